@@ -8,7 +8,7 @@ bash scripts/build.sh
 kiln=./"${BUILD_DIR:-build}"/kiln
 model="${TMPDIR:-/tmp}/kiln-demo-qwen2-1.5b-l4.gguf"
 $kiln synth qwen2-1.5b-q8_0 --layers 4 --seed 1 -o "$model"
-if $kiln kernels stats --device >/dev/null 2>&1; then
+if nvidia-smi -L >/dev/null 2>&1; then
   $kiln bench -m "$model" -p 512 -n 32 -r 3 --jit specialized,generic
 else
   $kiln bench -m "$model" -p 16 -n 4 -r 1
