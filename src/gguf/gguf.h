@@ -30,9 +30,14 @@ struct Value {
   ValueType elem_type = ValueType::U32;  // arrays only
   std::variant<uint64_t, int64_t, double, bool, std::string, std::vector<Value>> data;
 
+  static Value u8(uint8_t v);
+  static Value i8(int8_t v);
+  static Value u16(uint16_t v);
+  static Value i16(int16_t v);
   static Value u32(uint32_t v);
   static Value i32(int32_t v);
   static Value u64(uint64_t v);
+  static Value i64(int64_t v);
   static Value f32(float v);
   static Value f64(double v);
   static Value boolean(bool v);
@@ -51,6 +56,8 @@ struct Value {
   const std::string& as_str(std::string_view key) const;
   const std::vector<Value>& as_array(std::string_view key) const;
   std::string to_string(size_t max_items = 8) const;  // for `kiln info`
+  // Same type, element type and data (recursively; floats compare as numbers).
+  bool operator==(const Value& other) const;
 };
 
 struct KeyValue {
@@ -121,15 +128,23 @@ class File {
 class Writer {
  public:
   using Fill = std::function<void(uint8_t* dst, uint64_t bytes)>;
+  // Fills bytes [offset, offset + bytes) of one tensor's data. The writer calls it on chunks of
+  // at most ~64 MB (whole blocks), from several threads at once, so memory stays bounded for
+  // tensors of any size. Use this for large tensors; a Fill needs a buffer of the whole tensor.
+  using FillRange = std::function<void(uint8_t* dst, uint64_t offset, uint64_t bytes)>;
 
   void set(std::string key, Value value);  // replaces an existing key, keeps insertion order
   void set_alignment(uint64_t alignment);  // also written as general.alignment
   // Adds a tensor; its byte size is computed from type and shape (validated).
   void add_tensor(std::string name, Type type, std::vector<int64_t> shape, Fill fill);
   void add_tensor(std::string name, Type type, std::vector<int64_t> shape,
-                  std::span<const uint8_t> data);
+                  std::span<const uint8_t> data);  // copies data
+  void add_tensor_chunked(std::string name, Type type, std::vector<int64_t> shape,
+                          FillRange fill);
   uint64_t total_bytes() const;  // size of the file write() will produce
-  // Writes to path atomically (temp file + rename). `threads` fill callbacks run in parallel.
+  // Writes to path atomically (temp file + rename). `threads` fill callbacks run in parallel
+  // (threads <= 0: default_threads()); buffers in flight stay under ~1 GB unless one Fill
+  // tensor alone is larger. progress(done, total) runs on the calling thread.
   void write(const std::string& path, int threads = 1,
              const std::function<void(uint64_t done, uint64_t total)>& progress = {}) const;
 
@@ -139,7 +154,8 @@ class Writer {
     Type type;
     std::vector<int64_t> shape;
     uint64_t bytes;
-    Fill fill;
+    Fill fill;             // one of fill / fill_range is set
+    FillRange fill_range;
   };
   std::vector<KeyValue> metadata_;
   std::vector<PendingTensor> tensors_;
