@@ -1,0 +1,79 @@
+#pragma once
+// Device helpers shared by the kernels. Compiled by NVRTC only, without the CUDA toolkit's
+// headers (no include path is given unless a kernel asks for one), so half precision is handled
+// here with PTX instead of cuda_fp16.h: a kernel that needs nothing else compiles in ~100 ms.
+// Every kernel includes this first; nothing here touches host code.
+
+namespace kiln_dev {
+
+// IEEE binary16 values travel as their 16 bits.
+using f16_bits = unsigned short;
+
+__device__ __forceinline__ float f16_to_f32(f16_bits h) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+  return f;
+}
+
+// Round to nearest even, as the CPU reference does.
+__device__ __forceinline__ f16_bits f32_to_f16(float f) {
+  f16_bits h;
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+  return h;
+}
+
+// Two f16 packed in a 32-bit word (low half first in memory) to two floats.
+__device__ __forceinline__ float2 f16x2_to_f32x2(unsigned int packed) {
+  return make_float2(f16_to_f32(static_cast<f16_bits>(packed & 0xffffu)),
+                     f16_to_f32(static_cast<f16_bits>(packed >> 16)));
+}
+
+__device__ __forceinline__ unsigned int f32x2_to_f16x2(float lo, float hi) {
+  return static_cast<unsigned int>(f32_to_f16(lo)) | (static_cast<unsigned int>(f32_to_f16(hi)) << 16);
+}
+
+// Sum over the 32 lanes of a warp; every lane gets the total.
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+
+// Sum over a block of THREADS threads (a multiple of 32, at most 1024); every thread gets the
+// total. `scratch` holds 32 floats of shared memory; the call ends with a barrier, so scratch
+// may be reused after it returns.
+template <int THREADS>
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+  static_assert(THREADS % 32 == 0 && THREADS <= 1024, "block_sum: THREADS must be a multiple of 32, <= 1024");
+  v = warp_sum(v);
+  if constexpr (THREADS == 32) return v;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  float total = lane < THREADS / 32 ? scratch[lane] : 0.0f;
+  total = warp_sum(total);
+  __syncthreads();
+  return total;
+}
+
+// Asynchronous 16-byte global -> shared copy (sm_80+), bypassing L1: weights are read once.
+// Both addresses must be 16-byte aligned.
+__device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global_src) {
+  const unsigned int dst = static_cast<unsigned int>(__cvta_generic_to_shared(shared_dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst), "l"(global_src) : "memory");
+}
+
+// Waits for every cp.async this thread issued; follow with a barrier before reading others' data.
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;" ::: "memory"); }
+
+// Four signed bytes of a word to exact floats without I2F (16/clk/SM on Hopper, too slow for
+// bandwidth-bound dequantization): bias each byte to unsigned, place it in the mantissa of
+// 2^23 with PRMT, subtract 2^23 + 128 (exact).
+__device__ __forceinline__ void s8x4_to_f32x4(unsigned int packed, float out[4]) {
+  const unsigned int biased = packed ^ 0x80808080u;
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+    out[i] = __int_as_float(__byte_perm(biased, 0x4B000000u, 0x7540u | i)) - 8388736.0f;
+}
+
+}  // namespace kiln_dev
