@@ -1,0 +1,76 @@
+#include "engine/matmul.h"
+
+namespace kiln::engine {
+
+namespace {
+
+bool is_gemm(const jit::KernelKey& key) { return key.kernel == "gemm_q8_0"; }
+
+}  // namespace
+
+jit::LaunchDims matmul_dims(const jit::KernelKey& key, const MatmulShape& s, int m) {
+  jit::LaunchDims dims;
+  const bool gated = s.out == MatmulOut::gated_f16;
+  if (is_gemm(key)) {
+    const int tile_n = static_cast<int>(key.get("tile_n")), tile_m = static_cast<int>(key.get("tile_m"));
+    const int stages = static_cast<int>(key.get("stages"));
+    const bool wgmma = key.get("wgmma") != 0;
+    const long long ctas = static_cast<long long>((m + tile_m - 1) / tile_m) * matmul_detail::weight_tiles(s, tile_n);
+    dims.grid = dim3(static_cast<unsigned>(ctas));
+    dims.block = dim3(wgmma ? 384 : 256);
+    dims.smem_bytes = static_cast<size_t>(gemm_q8_0_smem_bytes(tile_n, tile_m, stages, wgmma));
+  } else {
+    const int features_per_block = gated ? kMatvecQ8rRowsPerBlock / 2 : kMatvecQ8rRowsPerBlock;
+    dims.grid = dim3(static_cast<unsigned>((s.n + features_per_block - 1) / features_per_block));
+    dims.block = dim3(static_cast<unsigned>(32 * key.get("warps")));
+    dims.smem_bytes = 0;
+  }
+  return dims;
+}
+
+void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const MatmulArgs& args, cudaStream_t stream) {
+  const jit::KernelKey& key = kernel.key();
+  const bool gated = s.out == MatmulOut::gated_f16;
+  KILN_CHECK(args.m >= 1, key.str(), ": m must be >= 1, got ", args.m);
+  KILN_CHECK(args.a && args.w.qs && args.w.d && args.out, key.str(), ": null a, weights or out");
+  KILN_CHECK(!gated || (args.w_up.qs && args.w_up.d), key.str(), ": gated product without W_up");
+  KILN_CHECK(!s.has_bias || (args.bias && (!gated || args.bias_up)), key.str(), ": has_bias but no bias given");
+  KILN_CHECK(args.lda >= s.k && args.lda % 8 == 0, key.str(), ": lda ", args.lda, " must be >= k (", s.k,
+             ") and a multiple of 8 (16-byte rows)");
+  KILN_CHECK(args.ldo >= s.n, key.str(), ": ldo ", args.ldo, " < n ", s.n);
+  const int64_t key_k = key.get("k"), key_n = key.get("n");
+  KILN_CHECK((key_k == 0 || key_k == s.k) && (key_n == 0 || key_n == s.n), key.str(), ": launched for n=", s.n,
+             " k=", s.k);
+  if (!is_gemm(key))
+    KILN_CHECK(args.m <= key.get("max_tokens"), key.str(), ": m=", args.m, " exceeds max_tokens");
+
+  Q8MatmulParams p{};
+  p.a = args.a;
+  p.w_qs = args.w.qs;
+  p.w_d = args.w.d;
+  p.w2_qs = args.w_up.qs;
+  p.w2_d = args.w_up.d;
+  p.bias = args.bias;
+  p.bias2 = args.bias_up;
+  p.out = args.out;
+  p.m = args.m;
+  p.n = s.n;
+  p.k = s.k;
+  p.lda = args.lda;
+  p.ldo = args.ldo;
+  kernel.launch(matmul_dims(key, s, args.m), stream, p);
+}
+
+double matmul_flops(const MatmulShape& s, int m) {
+  return 2.0 * m * s.n * static_cast<double>(s.k) * (s.out == MatmulOut::gated_f16 ? 2 : 1);
+}
+
+double matmul_bytes(const MatmulShape& s, int m) {
+  const double k_padded = (s.k + 63) / 64 * 64.0;
+  const double matrices = s.out == MatmulOut::gated_f16 ? 2 : 1;
+  const double weights = matrices * s.n * k_padded * (1.0 + 2.0 / 32);
+  const double out_bytes = s.out == MatmulOut::f32 ? 4 : s.out == MatmulOut::add_f32 ? 8 : 2;
+  return weights + 2.0 * m * s.k + out_bytes * m * s.n;
+}
+
+}  // namespace kiln::engine

@@ -1,0 +1,227 @@
+#pragma once
+// Quantized matrix products over q8r weights (engine/q8_0_repack.h): out[m][n] (op)= A[m][:] · W[n][:]
+// with A f16 [m][k]. Picks the kernel and its tiles for a shape and a token count, and launches:
+//   m <= 8: matvec_q8r (decode; weights streamed once, tensor-core dot products),
+//   m >  8: gemm_q8_0 (prefill; wgmma warp-specialized on sm_90, mma.sync elsewhere).
+// Keys are chosen per token-count bucket (the smallest of kMatmulBuckets >= m, capped at the
+// last), so a plan enumerates every kernel it can need up front with matmul_keys().
+// The key builders are inline (header-only) so that tests/jit can enumerate keys without the
+// engine library; launching lives in matmul.cpp.
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "jit/kernel.h"
+#include "jit/key.h"
+#include "kernels/gemm_q8_0_params.h"
+#include "kernels/matvec_q8r_params.h"
+#include "util/error.h"
+
+namespace kiln::engine {
+
+enum class MatmulOut {
+  f16 = kMatmulOutF16,             // out f16 = A·Wᵀ (+ bias)
+  f32 = kMatmulOutF32,             // out f32 = A·Wᵀ (+ bias)
+  add_f32 = kMatmulOutAddF32,      // out f32 += A·Wᵀ (+ bias): residual stream
+  gated_f16 = kMatmulOutGatedF16,  // out f16 = act(A·W_gateᵀ (+ bias)) * (A·W_upᵀ (+ bias_up))
+};
+enum class MatmulAct { none = kMatmulActNone, silu = kMatmulActSilu, gelu_tanh = kMatmulActGeluTanh };
+
+// What a plan knows about one weight product: the shape constants of its keys.
+struct MatmulShape {
+  int n = 0;  // output features: rows of W (gated: rows of each of W_gate and W_up)
+  int k = 0;  // input features, a multiple of 32
+  MatmulOut out = MatmulOut::f16;
+  MatmulAct act = MatmulAct::none;  // gated only
+  bool has_bias = false;
+};
+
+// The GPU the keys are for (keys must not depend on the machine that precompiles them).
+struct MatmulTarget {
+  int sm_count = 132;  // H100 SXM
+  int cc_major = 9;    // >= 9: the wgmma GEMM (needs sm_90a)
+};
+
+// Tuning overrides (benchmarks, tests): 0 / -1 = the heuristic's choice.
+struct MatmulTuning {
+  int tile_m = 0;    // GEMM tokens per CTA
+  int stages = 0;    // GEMM pipeline depth
+  int wgmma = -1;    // GEMM path: 1 wgmma (sm_90a), 0 mma.sync
+  int warps = 0;     // matvec warps per block
+  int unroll = 0;    // matvec groups in flight per warp
+  bool force_gemm = false;  // use gemm_q8_0 even for m <= 8
+};
+
+// q8r weights in device memory.
+struct MatmulWeights {
+  const void* qs = nullptr;  // int8 [n][k_padded]
+  const void* d = nullptr;   // f16 [n][k_padded / 32]
+};
+
+// One launch's data (device pointers). a: f16 [m][lda]; out: [m][ldo] f16 or f32.
+struct MatmulArgs {
+  const void* a = nullptr;
+  int lda = 0;
+  MatmulWeights w;     // W (gated: W_gate)
+  MatmulWeights w_up;  // gated only
+  const float* bias = nullptr;     // [n] when has_bias
+  const float* bias_up = nullptr;  // gated with bias
+  void* out = nullptr;
+  int ldo = 0;
+  int m = 0;
+};
+
+// Token-count buckets; m > 512 uses the 512 bucket's kernels (any m is correct).
+inline const std::vector<int>& matmul_buckets() {
+  static const std::vector<int> buckets = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
+  return buckets;
+}
+inline int matmul_bucket(int m) {
+  for (int b : matmul_buckets())
+    if (m <= b) return b;
+  return matmul_buckets().back();
+}
+constexpr int kMatvecMaxTokens = 8;
+
+namespace matmul_detail {
+
+inline bool gated(const MatmulShape& s) { return s.out == MatmulOut::gated_f16; }
+
+inline void check_shape(const MatmulShape& s) {
+  KILN_CHECK(s.n >= 1 && s.k >= 32 && s.k % 32 == 0, "matmul: need n >= 1 and k a positive multiple of 32, got n=",
+             s.n, " k=", s.k);
+  KILN_CHECK(gated(s) || s.act == MatmulAct::none, "matmul: an activation needs the gated output (n=", s.n,
+             " k=", s.k, ")");
+}
+
+// Weight tiles of TILE_N rows over the output features.
+inline int weight_tiles(const MatmulShape& s, int tile_n) {
+  const int features_per_tile = gated(s) ? tile_n / 2 : tile_n;
+  return (s.n + features_per_tile - 1) / features_per_tile;
+}
+
+// GEMM tokens per CTA: the candidate that minimizes waves x (tile_m + 32), i.e. the time of the
+// last wave when a CTA's time grows with its tokens plus a fixed cost (prologue, epilogue,
+// smaller wgmma) worth ~32 tokens; ties go to the larger tile (fewer re-reads of W from L2).
+inline int choose_tile_m(const MatmulShape& s, int bucket, int tile_n, int sm_count, bool wgmma) {
+  const std::vector<int> candidates = wgmma ? std::vector<int>{16, 32, 64, 128, 256} : std::vector<int>{16, 32, 64, 128};
+  const int n_tiles = weight_tiles(s, tile_n);
+  int best = candidates.front();
+  double best_cost = 1e30;
+  for (int tile_m : candidates) {
+    if (tile_m > 16 && tile_m / 2 >= bucket) break;  // a tile at least twice the tokens wastes the tensor cores
+    const int ctas = (bucket + tile_m - 1) / tile_m * n_tiles;
+    const int waves = (ctas + sm_count - 1) / sm_count;
+    const double cost = waves * (tile_m + 32.0);
+    if (cost <= best_cost) {
+      best_cost = cost;
+      best = tile_m;
+    }
+  }
+  return best;
+}
+
+// Pipeline depth: as many stages as fit in 227 KB of shared memory, at most 8.
+inline int choose_stages(int tile_n, int tile_m, bool wgmma) {
+  int stages = 2;
+  for (int s = 3; s <= 8; ++s)
+    if (gemm_q8_0_smem_bytes(tile_n, tile_m, s, wgmma) <= 227 * 1024) stages = s;
+  return stages;
+}
+
+inline jit::Constant shape_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::shape}; }
+inline jit::Constant tuning_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::tuning}; }
+inline jit::Constant variant_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::variant}; }
+
+}  // namespace matmul_detail
+
+// matvec_q8r<k, n, out_kind, act, has_bias, max_tokens, warps, unroll>
+inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {}) {
+  using namespace matmul_detail;
+  check_shape(s);
+  KILN_CHECK(max_tokens >= 1 && max_tokens <= kMatvecMaxTokens, "matvec_q8r: max_tokens must be 1..8, got ",
+             max_tokens);
+  // Warps split K by 64-weight groups; each keeps `unroll` groups (2 x 16 B of weights per lane
+  // each) in flight. 8 warps x 8 groups covers k = 4096 in one pass; with more tokens the x
+  // fragments take registers, so fewer groups are kept in flight.
+  const int groups = (s.k + 63) / 64;
+  const int warps = tuning.warps ? tuning.warps : 8;
+  const int per_warp = (groups + warps - 1) / warps;
+  const int unroll = tuning.unroll ? tuning.unroll : std::max(1, std::min(per_warp, max_tokens > 1 ? 4 : 8));
+  jit::KernelKey key;
+  key.kernel = "matvec_q8r";
+  key.file = "matvec_q8r.cuh";
+  key.constants = {shape_const("k", s.k),
+                   shape_const("n", s.n),
+                   variant_const("out_kind", static_cast<int>(s.out)),
+                   variant_const("act", static_cast<int>(s.act)),
+                   variant_const("has_bias", s.has_bias),
+                   tuning_const("max_tokens", max_tokens),
+                   tuning_const("warps", warps),
+                   tuning_const("unroll", unroll)};
+  return key;
+}
+
+// gemm_q8_0<k, n, out_kind, act, has_bias, tile_n, tile_m, warps_m, stages, wgmma>
+inline jit::KernelKey gemm_q8_0_key(const MatmulShape& s, int bucket, const MatmulTarget& target,
+                                    const MatmulTuning& tuning = {}) {
+  using namespace matmul_detail;
+  check_shape(s);
+  const bool wgmma = tuning.wgmma >= 0 ? tuning.wgmma == 1 : target.cc_major >= 9;
+  KILN_CHECK(!wgmma || target.cc_major >= 9, "gemm_q8_0: the wgmma path needs sm_90 (target cc ", target.cc_major,
+             ")");
+  const int tile_n = 128;
+  const int tile_m = tuning.tile_m ? tuning.tile_m : choose_tile_m(s, bucket, tile_n, target.sm_count, wgmma);
+  // mma.sync path: 8 warps; along tokens as many as keep a warp >= 16 tokens wide (max 4).
+  const int warps_m = wgmma ? 0 : std::max(1, std::min(4, tile_m / 16));
+  const int stages = tuning.stages ? tuning.stages : choose_stages(tile_n, tile_m, wgmma);
+  jit::KernelKey key;
+  key.kernel = "gemm_q8_0";
+  key.file = "gemm_q8_0.cuh";
+  key.constants = {shape_const("k", s.k),
+                   shape_const("n", s.n),
+                   variant_const("out_kind", static_cast<int>(s.out)),
+                   variant_const("act", static_cast<int>(s.act)),
+                   variant_const("has_bias", s.has_bias),
+                   tuning_const("tile_n", tile_n),
+                   tuning_const("tile_m", tile_m),
+                   tuning_const("warps_m", warps_m),
+                   tuning_const("stages", stages),
+                   tuning_const("wgmma", wgmma)};
+  key.dynamic_smem_bytes = gemm_q8_0_smem_bytes(tile_n, tile_m, stages, wgmma);
+  return key;
+}
+
+// The key a product of m tokens uses.
+inline jit::KernelKey matmul_key(const MatmulShape& s, int m, const MatmulTarget& target = {},
+                                 const MatmulTuning& tuning = {}) {
+  const int bucket = matmul_bucket(m);
+  if (bucket <= kMatvecMaxTokens && !tuning.force_gemm) return matvec_q8r_key(s, bucket, tuning);
+  return gemm_q8_0_key(s, bucket, target, tuning);
+}
+
+// Every key a product needs for token counts 1..max_tokens (deduplicated, bucket order).
+inline std::vector<jit::KernelKey> matmul_keys(const MatmulShape& s, int max_tokens, const MatmulTarget& target = {}) {
+  std::vector<jit::KernelKey> keys;
+  for (int b : matmul_buckets()) {
+    jit::KernelKey key = matmul_key(s, b, target);
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
+    if (b >= max_tokens) break;
+  }
+  return keys;
+}
+
+// Grid, block and shared memory of a launch of `key` (from matmul_key) for m tokens.
+jit::LaunchDims matmul_dims(const jit::KernelKey& key, const MatmulShape& s, int m);
+
+// Checks the arguments against the shape and launches `kernel` (loaded from matmul_key(s, m)).
+// Throws kiln::Error naming the key on a mismatch or a launch failure.
+void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const MatmulArgs& args, cudaStream_t stream);
+
+// Flops and bytes of one product (for rooflines): 2 m n k (x2 gated); weights + A + out.
+double matmul_flops(const MatmulShape& s, int m);
+double matmul_bytes(const MatmulShape& s, int m);
+
+}  // namespace kiln::engine

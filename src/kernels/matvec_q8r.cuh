@@ -1,0 +1,94 @@
+#pragma once
+// Decode mat-vec over q8r weights (engine/q8_0_repack.h): out[m][n] (op)= A[m][:] · W[n][:] for
+// m <= MAX_TOKENS <= 8 tokens (one for plain decode), with gemm_q8_0's epilogues. Bound by
+// reading the weights once, so everything serves the stream: each lane issues 16-byte loads of
+// two rows for UNROLL 64-weight groups before using any of them.
+//
+// A block owns one m16 tile of 16 weight rows (gated: rows alternate in 8s between W_gate and
+// W_up, as in gemm_q8_0) and all of K; its WARPS warps split K group by group (warp w takes
+// groups w, w + WARPS, ...) and add their partial sums through shared memory at the end. The
+// arithmetic is the GEMM's: each group is dequantized in registers into m16n8k16 A fragments
+// (x = f16(q * d)) and multiplied on the tensor cores by the activations as the B operand, whose
+// 8 columns are the tokens (columns >= m are zeros), accumulating in f32. That costs ~0.1
+// instructions per weight per lane, far under what the bandwidth leaves, and makes m = 1..8 free.
+// grid.x = ceil(n / 16) (gated: ceil(n / 8)), block = WARPS * 32 threads, no dynamic smem.
+#include "common.cuh"
+#include "matvec_q8r_params.h"
+#include "mma_q8.cuh"
+
+template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int MAX_TOKENS, int WARPS, int UNROLL>
+__global__ void __launch_bounds__(WARPS * 32) matvec_q8r(const __grid_constant__ MatvecQ8rParams p) {
+  using namespace kiln_q8;
+  static_assert(MAX_TOKENS >= 1 && MAX_TOKENS <= 8, "matvec_q8r: max_tokens must be 1..8");
+  static_assert(K % 32 == 0 && WARPS >= 1 && UNROLL >= 1, "matvec_q8r: bad constants");
+  constexpr bool GATED = OUT_KIND == kMatmulOutGatedF16;
+  __shared__ float4 partial[WARPS][32];
+
+  const int k = K ? K : p.k, n = N ? N : p.n;
+  const int kp = (k + kQ8rGroup - 1) / kQ8rGroup * kQ8rGroup, n_groups = kp / kQ8rGroup;
+  const bool k_tail = K ? (K % kQ8rGroup != 0) : (k % kQ8rGroup != 0);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
+  const int tile = blockIdx.x;
+
+  // This lane's two weight rows (g, g + 8) and its token (the B fragment's column g).
+  const TileRow lo = tile_row<GATED>(tile, kMatvecQ8rRowsPerBlock, g);
+  const TileRow hi = tile_row<GATED>(tile, kMatvecQ8rRowsPerBlock, g + 8);
+  const bool lo_ok = lo.row < n, hi_ok = hi.row < n;
+  const long long lo_row = lo_ok ? lo.row : 0, hi_row = hi_ok ? hi.row : 0;
+  const char* q_lo = static_cast<const char*>(lo.matrix ? p.w2_qs : p.w_qs) + lo_row * kp + c * 16;
+  const char* q_hi = static_cast<const char*>(hi.matrix ? p.w2_qs : p.w_qs) + hi_row * kp + c * 16;
+  const char* d_lo = static_cast<const char*>(lo.matrix ? p.w2_d : p.w_d) + lo_row * (kp / 16);
+  const char* d_hi = static_cast<const char*>(hi.matrix ? p.w2_d : p.w_d) + hi_row * (kp / 16);
+  const int m = p.m < MAX_TOKENS ? p.m : MAX_TOKENS;
+  const bool x_ok = g < m;
+  const char* x_row = static_cast<const char*>(p.a) + (static_cast<long long>(x_ok ? g : 0) * p.lda + 2 * c) * 2;
+
+  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll 1
+  for (int g0 = warp; g0 < n_groups; g0 += WARPS * UNROLL) {
+    uint4 w_lo[UNROLL], w_hi[UNROLL];
+    u32 s_lo[UNROLL], s_hi[UNROLL], xb[UNROLL][8];
+#pragma unroll
+    for (int u = 0; u < UNROLL; ++u) {
+      const int group = g0 + u * WARPS;
+      const bool in = group < n_groups;
+      const uint4 zero = make_uint4(0, 0, 0, 0);
+      w_lo[u] = in && lo_ok ? ldg128_stream(q_lo + static_cast<long long>(group) * kQ8rGroup) : zero;
+      w_hi[u] = in && hi_ok ? ldg128_stream(q_hi + static_cast<long long>(group) * kQ8rGroup) : zero;
+      s_lo[u] = in && lo_ok ? ldg32(d_lo + group * 4) : 0u;
+      s_hi[u] = in && hi_ok ? ldg32(d_hi + group * 4) : 0u;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        // B fragment of k16 step j: x[token g][k0 + 2c, +1] and [k0 + 2c + 8, +9]. K is a multiple
+        // of 16, so a step is wholly inside K or wholly in the zero padding.
+        const int k0 = group * kQ8rGroup + 16 * j;
+        const bool ok = in && x_ok && (!k_tail || k0 < k);
+        xb[u][2 * j] = ok ? ldg32(x_row + static_cast<long long>(k0) * 2) : 0u;
+        xb[u][2 * j + 1] = ok ? ldg32(x_row + static_cast<long long>(k0 + 8) * 2) : 0u;
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < UNROLL; ++u) {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        u32 a[4];
+        q8r_fragment(j, w_lo[u], w_hi[u], s_lo[u], s_hi[u], a);
+        mma_16816(acc, a[0], a[1], a[2], a[3], xb[u][2 * j], xb[u][2 * j + 1]);
+      }
+    }
+  }
+
+  partial[warp][lane] = make_float4(acc[0], acc[1], acc[2], acc[3]);
+  __syncthreads();
+  if (warp != 0) return;
+  float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+  for (int w = 0; w < WARPS; ++w) {
+    const float4 v = partial[w][lane];
+    sum[0] += v.x;
+    sum[1] += v.y;
+    sum[2] += v.z;
+    sum[3] += v.w;
+  }
+  store_fragment<OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, kMatvecQ8rRowsPerBlock, 0, 0, sum);
+}

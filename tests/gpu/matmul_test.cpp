@@ -1,0 +1,310 @@
+// gemm_q8_0 and matvec_q8r on the GPU vs a double-precision CPU reference over a shape sweep:
+// m = 1, 7, 64, 129, 512; n odd and across tile edges; k = 32, 96, 4096; every epilogue; both
+// JIT modes; the mma.sync GEMM path and the GEMM at m <= 8 too.
+//
+// Reference: the same f16 activations and the same dequantized weights (engine::q8r_dequantize:
+// each weight f16(q * d), exactly what the kernels feed the tensor cores), products summed in
+// double. So the only differences are the kernels' f32 accumulation and the output rounding:
+//   plain:  |out - ref| <= k * 2^-23 * sum_k |a_k w_k|   (+ 2^-11 |ref| when out is f16)
+// k * 2^-23 is the worst case of a k-term f32 sum (2^-24 per addition, doubled because the
+// tensor cores may truncate instead of round); typical errors are far smaller, and an indexing
+// error (a wrong or missing group) is far larger. Gated: out = act(g) * u, so the errors of g
+// and u propagate with |act'| <= 1.2 (silu and gelu_tanh): 1.2 |u| E_g + |act(g)| E_u, plus the
+// f16 rounding of the output and 1e-5 relative for __expf/tanhf. A relative L2 check
+// (||out - ref|| / ||ref|| <= 1e-3 for f16 outputs, 1e-5 for f32) catches systematic drift.
+#include <cmath>
+#include <map>
+#include <random>
+#include <tuple>
+
+#include "engine/matmul.h"
+#include "engine/q8_0_repack.h"
+#include "jit_gpu_util.h"
+
+namespace kiln::engine {
+namespace {
+
+using jit::Mode;
+using jit::testing::DeviceBytes;
+using jit::testing::f16_to_f32;
+using jit::testing::f32_to_f16;
+
+// One weight matrix: GGUF-style random Q8_0 blocks, repacked, uploaded; and its dequantized form.
+struct Matrix {
+  Q8rLayout layout;
+  std::vector<float> w;  // [n][k], f16-rounded products
+  std::unique_ptr<DeviceBytes> qs, d;
+};
+
+Matrix make_matrix(int n, int k, std::mt19937& rng) {
+  Matrix mat;
+  mat.layout = q8r_layout(n, k);
+  std::vector<uint8_t> blocks(static_cast<size_t>(n) * (k / 32) * 34);
+  std::uniform_int_distribution<int> q(-127, 127);
+  std::uniform_real_distribution<float> scale(0.002f, 0.02f);
+  for (size_t b = 0; b < blocks.size() / 34; ++b) {
+    const uint16_t d = f32_to_f16(scale(rng) * (b % 7 == 3 ? -1.0f : 1.0f));
+    std::memcpy(&blocks[b * 34], &d, 2);
+    for (int i = 0; i < 32; ++i) blocks[b * 34 + 2 + i] = static_cast<uint8_t>(static_cast<int8_t>(q(rng)));
+  }
+  std::vector<int8_t> qs(static_cast<size_t>(mat.layout.qs_bytes()));
+  std::vector<uint16_t> d(static_cast<size_t>(mat.layout.d_count()));
+  q8r_repack(blocks.data(), mat.layout, qs.data(), d.data());
+  mat.w = q8r_dequantize(qs.data(), d.data(), mat.layout);
+  mat.qs = std::make_unique<DeviceBytes>(qs.size());
+  mat.d = std::make_unique<DeviceBytes>(d.size() * 2);
+  mat.qs->upload(qs);
+  mat.d->upload(d);
+  return mat;
+}
+
+struct Shape {
+  int n, k;
+};
+constexpr Shape kShapes[] = {{64, 32}, {257, 96}, {136, 4096}};
+constexpr int kTokens[] = {1, 7, 64, 129, 512};
+
+// Everything one (shape, m) needs: weights, activations and the raw products.
+struct Problem {
+  int n, k, m, lda;
+  Matrix w, w_up;
+  std::vector<float> a;          // [m][k] f16-rounded
+  std::vector<double> dot, dot_up;  // [m][n]
+  std::vector<double> mag, mag_up;  // sum |a w|
+  std::vector<float> bias, bias_up;
+  std::unique_ptr<DeviceBytes> a_dev, bias_dev, bias_up_dev;
+};
+
+Problem& problem(int n, int k, int m) {
+  static std::map<std::tuple<int, int, int>, std::unique_ptr<Problem>> cache;
+  auto& slot = cache[{n, k, m}];
+  if (slot) return *slot;
+  std::mt19937 rng(static_cast<unsigned>(n * 7919 + k * 31 + m));
+  auto p = std::make_unique<Problem>();
+  p->n = n;
+  p->k = k;
+  p->m = m;
+  p->lda = k + 8;  // rows not packed: the kernels must use lda
+  p->w = make_matrix(n, k, rng);
+  p->w_up = make_matrix(n, k, rng);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<uint16_t> a16(static_cast<size_t>(m) * p->lda, 0x7e00);  // padding columns: NaN, never read
+  p->a.resize(static_cast<size_t>(m) * k);
+  for (int t = 0; t < m; ++t)
+    for (int c = 0; c < k; ++c) {
+      const uint16_t h = f32_to_f16(value(rng));
+      a16[static_cast<size_t>(t) * p->lda + c] = h;
+      p->a[static_cast<size_t>(t) * k + c] = f16_to_f32(h);
+    }
+  p->a_dev = std::make_unique<DeviceBytes>(a16.size() * 2);
+  p->a_dev->upload(a16);
+  p->bias.resize(n);
+  p->bias_up.resize(n);
+  for (auto& b : p->bias) b = value(rng);
+  for (auto& b : p->bias_up) b = value(rng);
+  p->bias_dev = std::make_unique<DeviceBytes>(n * 4);
+  p->bias_up_dev = std::make_unique<DeviceBytes>(n * 4);
+  p->bias_dev->upload(p->bias);
+  p->bias_up_dev->upload(p->bias_up);
+  auto products = [&](const Matrix& mat, std::vector<double>& dot, std::vector<double>& mag) {
+    dot.assign(static_cast<size_t>(m) * n, 0.0);
+    mag.assign(static_cast<size_t>(m) * n, 0.0);
+    for (int t = 0; t < m; ++t)
+      for (int r = 0; r < n; ++r) {
+        const float* x = &p->a[static_cast<size_t>(t) * k];
+        const float* w = &mat.w[static_cast<size_t>(r) * k];
+        double s = 0, s_abs = 0;
+        for (int c = 0; c < k; ++c) {
+          const double prod = static_cast<double>(x[c]) * w[c];
+          s += prod;
+          s_abs += std::abs(prod);
+        }
+        dot[static_cast<size_t>(t) * n + r] = s;
+        mag[static_cast<size_t>(t) * n + r] = s_abs;
+      }
+  };
+  products(p->w, p->dot, p->mag);
+  products(p->w_up, p->dot_up, p->mag_up);
+  slot = std::move(p);
+  return *slot;
+}
+
+double act_ref(MatmulAct act, double x) {
+  if (act == MatmulAct::silu) return x / (1.0 + std::exp(-x));
+  if (act == MatmulAct::gelu_tanh) return 0.5 * x * (1.0 + std::tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
+  return x;
+}
+
+struct Variant {
+  MatmulOut out;
+  MatmulAct act;
+  bool bias;
+};
+constexpr Variant kVariants[] = {
+    {MatmulOut::f16, MatmulAct::none, false},       {MatmulOut::f32, MatmulAct::none, true},
+    {MatmulOut::add_f32, MatmulAct::none, true},    {MatmulOut::add_f32, MatmulAct::none, false},
+    {MatmulOut::gated_f16, MatmulAct::silu, false}, {MatmulOut::gated_f16, MatmulAct::gelu_tanh, true},
+};
+
+std::string label(const Variant& v) {
+  const char* outs[] = {"f16", "f32", "add_f32", "gated_f16"};
+  const char* acts[] = {"", "+silu", "+gelu_tanh"};
+  return std::string(outs[static_cast<int>(v.out)]) + acts[static_cast<int>(v.act)] + (v.bias ? "+bias" : "");
+}
+
+// Runs one product and compares every output element; returns false on the first failed case.
+void run_case(Mode mode, const Shape& shape, int m, const Variant& v, const MatmulTuning& tuning) {
+  Problem& p = problem(shape.n, shape.k, m);
+  const MatmulShape s{shape.n, shape.k, v.out, v.act, v.bias};
+  const jit::KernelKey key = matmul_key(s, m, MatmulTarget{jit::Device::current().sm_count,
+                                                           jit::Device::current().cc_major},
+                                        tuning);
+  jit::Library& lib = jit::testing::library_for(mode);
+  SCOPED_TRACE(::testing::Message() << lib.resolve(key).str() << " m=" << m << " n=" << shape.n << " k=" << shape.k
+                                    << " " << label(v));
+  const bool gated = v.out == MatmulOut::gated_f16;
+  const bool f32_out = v.out == MatmulOut::f32 || v.out == MatmulOut::add_f32;
+  const int ldo = shape.n + 3;  // odd: padding columns must stay untouched
+  const size_t elems = static_cast<size_t>(m) * ldo, elem_bytes = f32_out ? 4 : 2;
+  DeviceBytes out(elems * elem_bytes);
+  std::vector<float> residual;
+  if (v.out == MatmulOut::add_f32) {
+    std::mt19937 rng(static_cast<unsigned>(m + shape.n));
+    std::uniform_real_distribution<float> value(-4.0f, 4.0f);
+    residual.resize(elems);
+    for (auto& r : residual) r = value(rng);
+    out.upload(residual);
+  } else {
+    out.poison();
+  }
+
+  MatmulArgs args;
+  args.a = p.a_dev->get();
+  args.lda = p.lda;
+  args.w = {p.w.qs->get(), p.w.d->get()};
+  if (gated) args.w_up = {p.w_up.qs->get(), p.w_up.d->get()};
+  if (v.bias) {
+    args.bias = p.bias_dev->get<float>();
+    if (gated) args.bias_up = p.bias_up_dev->get<float>();
+  }
+  args.out = out.get();
+  args.ldo = ldo;
+  args.m = m;
+  matmul_launch(lib.get(key), s, args, nullptr);
+  jit::testing::sync_and_check(key.str());
+
+  std::vector<float> got(elems);
+  std::vector<uint32_t> raw(elems);
+  if (f32_out) {
+    const auto host = out.download<float>(elems);
+    for (size_t i = 0; i < elems; ++i) {
+      got[i] = host[i];
+      std::memcpy(&raw[i], &host[i], 4);
+    }
+  } else {
+    const auto host = out.download<uint16_t>(elems);
+    for (size_t i = 0; i < elems; ++i) {
+      got[i] = f16_to_f32(host[i]);
+      raw[i] = host[i];
+    }
+  }
+
+  const double eps_acc = shape.k * std::ldexp(1.0, -23), f16_round = f32_out ? 0.0 : std::ldexp(1.0, -11);
+  double err2 = 0, ref2 = 0, worst = 0;
+  int bad = 0;
+  for (int t = 0; t < m; ++t) {
+    for (int c = 0; c < ldo; ++c) {
+      const size_t i = static_cast<size_t>(t) * ldo + c;
+      if (c >= shape.n) {  // padding column: still the poison / the residual
+        const bool untouched = v.out == MatmulOut::add_f32 ? got[i] == residual[i] : raw[i] == (f32_out ? 0xffffffffu : 0xffffu);
+        if (!untouched && bad++ < 5) ADD_FAILURE() << "wrote past n at token " << t << " column " << c;
+        continue;
+      }
+      const size_t j = static_cast<size_t>(t) * shape.n + c;
+      double ref, tol;
+      if (gated) {
+        const double g = p.dot[j] + (v.bias ? p.bias[c] : 0.0), u = p.dot_up[j] + (v.bias ? p.bias_up[c] : 0.0);
+        const double e_g = eps_acc * p.mag[j], e_u = eps_acc * p.mag_up[j];
+        ref = act_ref(v.act, g) * u;
+        tol = 1.2 * std::abs(u) * e_g + std::abs(act_ref(v.act, g)) * e_u + (f16_round + 1e-5) * std::abs(ref);
+      } else {
+        ref = p.dot[j] + (v.bias ? p.bias[c] : 0.0) + (v.out == MatmulOut::add_f32 ? residual[i] : 0.0);
+        tol = eps_acc * p.mag[j] + f16_round * std::abs(ref) + (v.out == MatmulOut::add_f32 ? 1e-6 * std::abs(ref) : 0.0);
+      }
+      tol += 1e-7;
+      const double err = std::abs(got[i] - ref);
+      if (!(err <= tol)) {  // NaN fails too
+        if (bad++ < 5)
+          ADD_FAILURE() << "token " << t << " feature " << c << ": got " << got[i] << ", want " << ref << " (tol "
+                        << tol << ")";
+      }
+      worst = std::max(worst, err / tol);
+      err2 += (got[i] - ref) * (got[i] - ref);
+      ref2 += ref * ref;
+    }
+  }
+  EXPECT_EQ(bad, 0) << bad << " bad elements; worst err/tol " << worst;
+  const double rel = std::sqrt(err2 / std::max(ref2, 1e-300));
+  EXPECT_LE(rel, f32_out ? 1e-5 : 1e-3) << "relative L2 error";
+}
+
+void run_sweep(Mode mode, const MatmulTuning& tuning, const std::vector<int>& tokens) {
+  // Compile everything the sweep needs in parallel first.
+  const jit::Device& dev = jit::Device::current();
+  std::vector<jit::KernelKey> keys;
+  for (const Shape& shape : kShapes)
+    for (int m : tokens)
+      for (const Variant& v : kVariants)
+        keys.push_back(matmul_key({shape.n, shape.k, v.out, v.act, v.bias}, m, {dev.sm_count, dev.cc_major}, tuning));
+  jit::testing::library_for(mode).prepare(keys);
+  for (const Shape& shape : kShapes)
+    for (int m : tokens)
+      for (const Variant& v : kVariants) {
+        run_case(mode, shape, m, v, tuning);
+        if (::testing::Test::HasFailure()) return;  // one broken case says enough
+      }
+}
+
+std::vector<int> all_tokens() { return std::vector<int>(std::begin(kTokens), std::end(kTokens)); }
+
+TEST(MatmulGpu, Specialized) {
+  KILN_REQUIRE_GPU();
+  run_sweep(Mode::specialized, {}, all_tokens());
+}
+
+TEST(MatmulGpu, Generic) {
+  KILN_REQUIRE_GPU();
+  run_sweep(Mode::generic, {}, all_tokens());
+}
+
+// The sm_80 GEMM path (mma.sync), which sm_90 never picks by itself.
+TEST(MatmulGpu, MmaSyncGemm) {
+  KILN_REQUIRE_GPU();
+  MatmulTuning tuning;
+  tuning.wgmma = 0;
+  run_sweep(Mode::specialized, tuning, {7, 64, 129, 512});
+}
+
+// The GEMM for token counts the mat-vec normally takes (smallest tiles, mostly-empty tiles).
+TEST(MatmulGpu, GemmAtFewTokens) {
+  KILN_REQUIRE_GPU();
+  MatmulTuning tuning;
+  tuning.force_gemm = true;
+  run_sweep(Mode::specialized, tuning, {1, 7});
+}
+
+// Every tile_m the wgmma GEMM can take, at a token count that leaves a partial last tile.
+TEST(MatmulGpu, WgmmaTileSizes) {
+  KILN_REQUIRE_GPU();
+  if (jit::Device::current().cc_major < 9) GTEST_SKIP() << "wgmma needs sm_90";
+  for (int tile_m : {16, 32, 64, 128, 256}) {
+    MatmulTuning tuning;
+    tuning.tile_m = tile_m;
+    tuning.wgmma = 1;
+    run_sweep(Mode::specialized, tuning, {129});
+    if (HasFailure()) return;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::engine
