@@ -1,12 +1,128 @@
-// kiln kernels: owned by the issue that builds it; until then it says so and fails.
+// kiln kernels: the on-disk kernel cache (list, stats, clear) and precompiling into it.
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+
 #include "apps/command.h"
+#include "jit/device.h"
+#include "jit/disk_cache.h"
+#include "jit/library.h"
+#include "jit/preset_kernels.h"
 #include "util/error.h"
 
 namespace kiln::apps {
 
+namespace {
+
+struct KernelsArgs {
+  std::string cache_dir = jit::default_cache_dir();
+  std::string arch;        // precompile: "" = the device's
+  std::string mode;        // precompile: "" = $KILN_JIT
+  bool all_variants = false;
+  int threads = 0;
+  int sm_count = 0;        // 0 = the device's, else 132 (H100)
+};
+
+jit::DiskCache open_cache(const KernelsArgs& args) {
+  KILN_CHECK(!args.cache_dir.empty(), "no kernel cache directory: set KILN_CACHE_DIR or HOME, or pass --cache-dir");
+  return jit::DiskCache(args.cache_dir, jit::warn_to_stderr);
+}
+
+std::string human_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 3) bytes /= 1024, ++u;
+  char out[32];
+  std::snprintf(out, sizeof out, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+  return out;
+}
+
+int run_list(const KernelsArgs& args) {
+  const auto entries = open_cache(args).list();
+  for (const auto& e : entries) {
+    if (e.valid)
+      std::printf("%-9s %10s  %s\n", e.arch.c_str(), human_bytes(static_cast<double>(e.file_bytes)).c_str(), e.name.c_str());
+    else
+      std::printf("%-9s %10s  DAMAGED (%s): %s\n", "?", human_bytes(static_cast<double>(e.file_bytes)).c_str(),
+                  e.problem.c_str(), e.path.c_str());
+  }
+  std::printf("%zu entries in %s/kernels\n", entries.size(), args.cache_dir.c_str());
+  return 0;
+}
+
+int run_stats(const KernelsArgs& args) {
+  const auto entries = open_cache(args).list();
+  std::map<std::string, std::pair<int, uint64_t>> by_kernel;  // "kernel arch" -> count, bytes
+  int damaged = 0;
+  uint64_t total = 0;
+  for (const auto& e : entries) {
+    total += e.file_bytes;
+    if (!e.valid) {
+      ++damaged;
+      continue;
+    }
+    auto& slot = by_kernel[e.name.substr(0, e.name.find('<')) + " (" + e.arch + ")"];
+    ++slot.first;
+    slot.second += e.file_bytes;
+  }
+  std::printf("kernel cache %s/kernels: %zu entries, %s", args.cache_dir.c_str(), entries.size(),
+              human_bytes(static_cast<double>(total)).c_str());
+  std::printf(damaged ? ", %d damaged (rebuilt when next needed)\n" : "\n", damaged);
+  for (const auto& [name, stat] : by_kernel)
+    std::printf("  %-28s %5d entries %10s\n", name.c_str(), stat.first, human_bytes(static_cast<double>(stat.second)).c_str());
+  return 0;
+}
+
+int run_clear(const KernelsArgs& args) {
+  const int removed = open_cache(args).clear();
+  std::printf("removed %d files from %s/kernels\n", removed, args.cache_dir.c_str());
+  return 0;
+}
+
+int run_precompile(const KernelsArgs& args) {
+  KILN_CHECK(args.all_variants,
+             "kernels precompile: pass --all-variants (the seed presets' kernel set); a model's own set "
+             "comes with the plan layer");
+  jit::LibraryOptions options;
+  options.cache_dir = args.cache_dir;
+  options.arch = args.arch;
+  if (!args.mode.empty()) options.mode = jit::parse_mode(args.mode);
+  options.threads = args.threads;
+  options.strict = false;
+  const int sm_count = args.sm_count ? args.sm_count
+                       : jit::Device::has_device() ? jit::Device::current().sm_count
+                                                   : 132;
+  jit::Library library(options);
+  const jit::LoadSummary summary = library.precompile(jit::all_variants(sm_count));
+  std::printf("%s\n", summary.line().c_str());
+  return 0;
+}
+
+}  // namespace
+
 Run add_kernels(CLI::App& app) {
-  app.add_subcommand("kernels", "(not built yet)");
-  return [] () -> int { fail("'kernels' is not built yet"); };
+  auto args = std::make_shared<KernelsArgs>();
+  CLI::App* kernels = app.add_subcommand("kernels", "list, precompile or clear the on-disk kernel cache");
+  kernels->require_subcommand(1);
+  kernels->add_option("--cache-dir", args->cache_dir, "kernel cache directory (default: $KILN_CACHE_DIR or ~/.cache/kiln)");
+  CLI::App* list = kernels->add_subcommand("list", "list the cached kernels: arch, size, key");
+  CLI::App* stats = kernels->add_subcommand("stats", "count the cached kernels and their bytes, per kernel");
+  CLI::App* clear = kernels->add_subcommand("clear", "remove every cached kernel");
+  CLI::App* precompile = kernels->add_subcommand("precompile", "compile kernels into the cache before a run");
+  precompile->add_flag("--all-variants", args->all_variants,
+                       "every kernel, generic and specialized for the seed presets' shapes");
+  precompile->add_option("--arch", args->arch, "GPU arch to compile for, e.g. sm_90a (default: the device's)");
+  precompile->add_option("--mode", args->mode, "specialized or generic (default: $KILN_JIT or specialized)");
+  precompile->add_option("--threads", args->threads, "compile threads (default: $KILN_THREADS or all cores)");
+  precompile->add_option("--sm-count", args->sm_count, "SM count the tuning heuristics assume (default: the device's, else 132)");
+  return [args, list, stats, clear, precompile]() -> int {
+    if (list->parsed()) return run_list(*args);
+    if (stats->parsed()) return run_stats(*args);
+    if (clear->parsed()) return run_clear(*args);
+    if (precompile->parsed()) return run_precompile(*args);
+    return 1;
+  };
 }
 
 }  // namespace kiln::apps

@@ -128,7 +128,7 @@ void Library::fill(Slot& slot, const KernelKey& resolved, bool load_into_memory,
 
   CompiledKernel compiled = obtain(resolved, origin);
   count(origin, origin == Origin::compiled ? compiled.compile_ms : 0.0);
-  slot.on_disk = disk_ != nullptr;
+  slot.on_disk = origin == Origin::disk || (disk_ && disk_->writable());
   if (!load_into_memory) return;
 
   cudaLibrary_t library = nullptr;
