@@ -34,10 +34,15 @@ uint64_t bytes_for(Type type, int64_t elements);
 //   Q4_0  (18 B / 32): f16 d; u8 qs[16] (lo nibbles = 0..15, hi = 16..31); x = d * (q - 8)
 //   MXFP4 (17 B / 32): u8 e (E8M0 scale, 2^(e-127)); u8 qs[16] (lo nibbles = 0..15, hi = 16..31),
 //                      each an FP4 E2M1 value;             x = fp4(q) * 2^(e-127)
-//   Q4_K  (144 B / 256), Q6_K (210 B / 256): the k-quant super-blocks.
+//   Q4_K  (144 B / 256), Q6_K (210 B / 256): the k-quant super-blocks (bit layouts described
+//                      in quant_q4_k.cpp and quant_q6_k.cpp).
+// CPU conversions exist for F32 F16 BF16 Q8_0 Q4_0 MXFP4 Q4_K Q6_K (TypeInfo::cpu_supported);
+// other types throw kiln::Error naming the type.
 // Converts n elements (a multiple of the block size) of src to float.
 void dequantize(Type type, const void* src, float* dst, int64_t n);
-// Converts n floats to `type` (round-to-nearest; the reference quantizers' scale choice).
+// Converts n floats to `type`, rounding to nearest. Q8_0, Q4_0 and MXFP4 follow ggml's reference
+// quantizers' scale choice (same bytes for the same input); Q4_K and Q6_K use a small
+// least-squares scale search of our own (valid blocks, not byte-identical to ggml's).
 void quantize(Type type, const float* src, void* dst, int64_t n);
 
 float f16_to_f32(uint16_t h);

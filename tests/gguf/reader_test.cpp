@@ -6,47 +6,16 @@
 
 #include "gguf/gguf.h"
 #include "gguf_bytes.h"
+#include "seed_files.h"
 
 using namespace kiln::gguf;
 using kiln::gguf::test::GgufBytes;
 using kiln::gguf::test::parse_error;
+using kiln::gguf::test::every_type_file;
 
 namespace {
 
 constexpr uint32_t kF32 = 0, kQ8_0 = 8;
-
-// A v3 (or v2) image with one key of every type, nested arrays, alignment 64 and two tensors.
-GgufBytes every_type_file(uint32_t version) {
-  GgufBytes b;
-  b.header(version, 2, 16);
-  b.kv_str("general.architecture", "llama");
-  b.key("t.u8", ValueType::U8).u8(250);
-  b.key("t.i8", ValueType::I8).u8(0xfb);  // -5
-  b.key("t.u16", ValueType::U16).put<uint16_t>(65535);
-  b.key("t.i16", ValueType::I16).put<int16_t>(-300);
-  b.kv_u32("t.u32", 4000000000u);
-  b.key("t.i32", ValueType::I32).put<int32_t>(-70000);
-  b.key("t.f32", ValueType::F32).put<float>(1.5f);
-  b.key("t.bool", ValueType::BOOL).u8(1);
-  b.key("t.u64", ValueType::U64).u64(UINT64_MAX);
-  b.key("t.i64", ValueType::I64).i64(INT64_MIN);
-  b.key("t.f64", ValueType::F64).put<double>(-0.25);
-  // Strings with an empty one and an embedded NUL; UTF-8 passes through untouched.
-  b.key("tokenizer.ggml.tokens", ValueType::ARRAY).u32(8).u64(4).str("a").str("").str(std::string("c\0d", 3)).str("\xc3\xa9t\xc3\xa9");
-  // [[1, 2], [3]] of i32
-  b.key("t.nested", ValueType::ARRAY).u32(9).u64(2);
-  b.u32(5).u64(2).put<int32_t>(1).put<int32_t>(2);
-  b.u32(5).u64(1).put<int32_t>(3);
-  b.key("t.empty", ValueType::ARRAY).u32(4).u64(0);
-  b.kv_u32("general.alignment", 64);
-  b.tensor_info("token_embd.weight", {4, 2}, kF32, 0);
-  b.tensor_info("blk.0.attn_q.weight", {32, 2}, kQ8_0, 64);
-  b.pad_to(64);
-  for (int i = 0; i < 8; ++i) b.put<float>(static_cast<float>(i) + 0.5f);
-  b.pad_to(64);
-  for (int i = 0; i < 68; ++i) b.u8(static_cast<uint8_t>(i));
-  return b;
-}
 
 void expect_every_type_file(const File& f) {
   EXPECT_EQ(f.alignment(), 64u);
