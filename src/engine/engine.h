@@ -1,0 +1,64 @@
+#pragma once
+// The GPU engine: weights uploaded once (Q8_0 repacked to q8r), a paged f16 KV cache, and the
+// forward pass as JIT kernels resolved before the first token. Prefill runs in micro-batches
+// of n_ubatch tokens; decode (one token) replays a CUDA graph.
+#include <cuda_runtime_api.h>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cpu/sampler.h"
+#include "jit/key.h"
+#include "jit/library.h"
+#include "model/model.h"
+
+namespace kiln::engine {
+
+struct EngineOptions {
+  int n_ctx = 4096;      // tokens the KV cache holds
+  int n_ubatch = 512;    // prefill micro-batch
+  jit::Mode mode = jit::mode_from_env();
+  bool quiet = false;    // no load summary on stderr
+  bool cuda_graphs = true;
+  bool all_logits = false;  // also prepare the kernels that compute every token's logits
+};
+
+using cpu::SamplerSettings;
+
+class Engine {
+ public:
+  Engine(const model::Model& model, const EngineOptions& options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Why this engine cannot run `model` ("does not run gemma3 yet"), or "" when it can.
+  static std::string unsupported(const model::Model& model);
+
+  // Switches every kernel to the mode's build (compiles what is missing before returning).
+  void set_mode(jit::Mode mode);
+  jit::Mode mode() const;
+
+  // Appends tokens to the context. Always computes the last token's logits on the device;
+  // returns them (or every token's, n x n_vocab, when all_logits) if want_logits.
+  std::vector<float> eval(std::span<const int32_t> tokens, bool want_logits, bool all_logits = false);
+  // Samples from the last eval's last-token logits on the GPU; `uniform` in [0, 1); `recent`
+  // (distinct ids) for the repeat penalty.
+  int sample(const SamplerSettings& settings, float uniform, std::span<const int32_t> recent = {});
+
+  void truncate(int n_keep);
+  int position() const;
+  int n_ctx() const;
+  void synchronize();
+
+  // The kernel load of the last set_mode / construction.
+  const jit::LoadSummary& load_summary() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace kiln::engine
