@@ -34,29 +34,61 @@ struct WriterLimits {
 
 uint64_t align_up(uint64_t x, uint64_t alignment) { return (x + alignment - 1) & ~(alignment - 1); }
 
-// Bounds the bytes of fill buffers alive at once. Waiters proceed when their bytes fit, or when
-// nothing else is held (so an item larger than the budget still runs, alone).
-class ByteBudget {
+// Fill buffers, reused across work items (no page faults per chunk), bounded in total bytes:
+// buffers handed out plus idle ones never exceed the limit, except that a single request larger
+// than the limit is served when nothing else is handed out.
+class BufferPool {
  public:
-  explicit ByteBudget(uint64_t limit) : limit_(limit) {}
-  void acquire(uint64_t bytes) {
+  struct Buffer {
+    std::unique_ptr<uint8_t[]> data;
+    uint64_t capacity = 0;
+  };
+
+  BufferPool(uint64_t limit, uint64_t keep_max) : limit_(limit), keep_max_(keep_max) {}
+
+  Buffer acquire(uint64_t bytes) {
     std::unique_lock<std::mutex> lock(mutex_);
-    freed_.wait(lock, [&] { return in_use_ == 0 || in_use_ + bytes <= limit_; });
-    in_use_ += bytes;
+    while (true) {
+      for (size_t i = 0; i < idle_.size(); ++i) {
+        if (idle_[i].capacity >= bytes) {
+          Buffer b = std::move(idle_[i]);
+          idle_.erase(idle_.begin() + static_cast<ptrdiff_t>(i));
+          idle_bytes_ -= b.capacity;
+          in_use_ += b.capacity;
+          return b;
+        }
+      }
+      while (!idle_.empty() && in_use_ + idle_bytes_ + bytes > limit_) {
+        idle_bytes_ -= idle_.back().capacity;
+        idle_.pop_back();
+      }
+      if (in_use_ + idle_bytes_ + bytes <= limit_ || in_use_ == 0) {
+        in_use_ += bytes;
+        lock.unlock();
+        return Buffer{std::unique_ptr<uint8_t[]>(new uint8_t[bytes]), bytes};
+      }
+      released_.wait(lock);
+    }
   }
-  void release(uint64_t bytes) {
+
+  void release(Buffer buffer) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      in_use_ -= bytes;
+      in_use_ -= buffer.capacity;
+      if (buffer.capacity <= keep_max_) {
+        idle_bytes_ += buffer.capacity;
+        idle_.push_back(std::move(buffer));
+      }
     }
-    freed_.notify_all();
+    released_.notify_all();
   }
 
  private:
   std::mutex mutex_;
-  std::condition_variable freed_;
-  uint64_t in_use_ = 0;
-  const uint64_t limit_;
+  std::condition_variable released_;
+  std::vector<Buffer> idle_;
+  uint64_t in_use_ = 0, idle_bytes_ = 0;
+  const uint64_t limit_, keep_max_;
 };
 
 // The output file while it is written: a temp file next to the target, removed on failure.
@@ -296,7 +328,7 @@ void Writer::write(const std::string& path, int threads,
   file.reserve(total);
   file.write_at(reinterpret_cast<const uint8_t*>(head.data()), head.size(), 0);
 
-  ByteBudget budget(WriterLimits::buffer_budget_bytes);
+  BufferPool buffers(WriterLimits::buffer_budget_bytes, WriterLimits::chunk_bytes);
   std::atomic<size_t> next_item{0};
   std::atomic<bool> stop{false};
   std::mutex state_mutex;
@@ -312,20 +344,20 @@ void Writer::write(const std::string& path, int threads,
         if (index >= items.size()) break;
         const WorkItem& item = items[index];
         const PendingTensor& t = tensors_[item.tensor];
-        budget.acquire(item.bytes);
+        BufferPool::Buffer buffer = buffers.acquire(item.bytes);
         struct Release {
-          ByteBudget& budget;
-          uint64_t bytes;
-          ~Release() { budget.release(bytes); }
-        } release{budget, item.bytes};
+          BufferPool& pool;
+          BufferPool::Buffer& buffer;
+          ~Release() { pool.release(std::move(buffer)); }
+        } release{buffers, buffer};
         // Zeroed, so a fill that skips bytes still writes a deterministic file.
-        std::unique_ptr<uint8_t[]> buffer(new uint8_t[item.bytes]());
+        std::memset(buffer.data.get(), 0, item.bytes);
         if (t.fill) {
-          t.fill(buffer.get(), item.bytes);
+          t.fill(buffer.data.get(), item.bytes);
         } else {
-          t.fill_range(buffer.get(), item.offset_in_tensor, item.bytes);
+          t.fill_range(buffer.data.get(), item.offset_in_tensor, item.bytes);
         }
-        file.write_at(buffer.get(), item.bytes, item.file_offset);
+        file.write_at(buffer.data.get(), item.bytes, item.file_offset);
         std::lock_guard<std::mutex> lock(state_mutex);
         done += item.bytes;
         state_changed.notify_all();
@@ -344,7 +376,16 @@ void Writer::write(const std::string& path, int threads,
       static_cast<size_t>(threads > 0 ? threads : default_threads()), items.size()));
   std::vector<std::thread> pool;
   running = workers;
-  for (int w = 0; w < workers; ++w) pool.emplace_back(work);
+  for (int w = 0; w < workers; ++w) {
+    try {
+      pool.emplace_back(work);
+    } catch (...) {  // out of threads: the ones started take all the items
+      std::lock_guard<std::mutex> lock(state_mutex);
+      running -= workers - w;
+      if (pool.empty()) throw;
+      break;
+    }
+  }
 
   // Progress is reported here, on the caller's thread, while the workers run.
   std::exception_ptr progress_error;
