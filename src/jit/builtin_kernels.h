@@ -37,10 +37,12 @@ struct MatvecQ8_0Config {
   bool x_f16 = false;
   int rows_per_block = 0;  // 0: chosen from the shape and sm_count
   int threads = 0;         // 0: chosen from n_cols
+  int stages = 0;          // cp.async pipeline depth per warp; 0: 3
   int sm_count = 132;      // the device's (H100 SXM: 132); keys must not depend on the machine
                            // that precompiles, so callers pass the target's
 };
 KernelKey matvec_q8_0_key(const MatvecQ8_0Config& config);
+// n_cols is unused (shared memory depends on the tuning only); kept so callers pass the shape.
 LaunchDims matvec_q8_0_launch(const KernelKey& key, int n_rows, int n_cols);
 
 }  // namespace kiln::jit

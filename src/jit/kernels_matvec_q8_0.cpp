@@ -8,21 +8,25 @@ namespace kiln::jit {
 
 namespace {
 
-// Rows per block: as many as keep the staged bytes within 32 KB (several blocks per SM stay
-// resident, so loads of the next block overlap the math of this one) while still giving
-// every SM at least two blocks; more rows per block means fewer reads of x.
-int choose_rows_per_block(int n_rows, int n_cols, int sm_count) {
-  const int row_bytes = n_cols / kQ8_0BlockElems * kQ8_0BlockBytes;
-  int rows = 1;
-  for (int candidate : {2, 4, 8})
-    if (candidate * row_bytes <= 32 * 1024 && (n_rows + candidate - 1) / candidate >= 2 * sm_count) rows = candidate;
-  return rows;
+// Warps per block: each warp streams every WARPS-th tile of 256 columns; give each warp about
+// four tiles so its cp.async pipeline has something to overlap, up to 4 warps.
+int choose_threads(int n_cols) {
+  const int n_tiles = (n_cols / kQ8_0BlockElems + kMatvecTileBlocks - 1) / kMatvecTileBlocks;
+  return 32 * std::clamp(n_tiles / 4, 1, 4);
 }
 
-// Threads: one column block (32 weights) per thread and pass, up to 256.
-int choose_threads(int n_cols) {
-  const int blocks_per_row = n_cols / kQ8_0BlockElems;
-  return blocks_per_row >= 256 ? 256 : blocks_per_row >= 96 ? 128 : 64;
+// Rows per block: more rows share each tile of x (fewer L1 reads per weight byte), but fewer
+// blocks; keep at least two blocks per SM and the block's stages within 48 KB (no opt-in).
+// H100 sweep (2026-11-24, rows 1/2/4/8 x threads 64/128/256 x stages 2/3/4): 4 or 8 rows with
+// 128-256 threads led on every shape (4096x4096: 1.4-1.5 TB/s, 14336x4096: ~2.0 TB/s); stages
+// 2-4 were within run-to-run noise, so 3 stays the default.
+int choose_rows_per_block(int n_rows, int threads, int stages, bool x_f16, int sm_count) {
+  int rows = 1;
+  for (int candidate : {2, 4, 8})
+    if ((n_rows + candidate - 1) / candidate >= 2 * sm_count &&
+        matvec_q8_0_smem_bytes(candidate, threads, stages, x_f16) <= 48 * 1024)
+      rows = candidate;
+  return rows;
 }
 
 }  // namespace
@@ -31,10 +35,12 @@ KernelKey matvec_q8_0_key(const MatvecQ8_0Config& config) {
   KILN_CHECK(config.n_rows > 0 && config.n_cols > 0 && config.n_cols % kQ8_0BlockElems == 0,
              "matvec_q8_0: need n_rows > 0 and n_cols a positive multiple of 32, got ", config.n_rows, " x ",
              config.n_cols);
-  const int rows = config.rows_per_block ? config.rows_per_block : choose_rows_per_block(config.n_rows, config.n_cols, config.sm_count);
   const int threads = config.threads ? config.threads : choose_threads(config.n_cols);
-  KILN_CHECK(threads % 32 == 0 && threads <= 1024 && rows >= 1 && rows <= threads,
-             "matvec_q8_0: bad tuning (rows_per_block ", rows, ", threads ", threads, ")");
+  const int stages = config.stages ? config.stages : 3;
+  const int rows = config.rows_per_block ? config.rows_per_block
+                                         : choose_rows_per_block(config.n_rows, threads, stages, config.x_f16, config.sm_count);
+  KILN_CHECK(threads % 32 == 0 && threads <= 1024 && rows >= 1 && rows <= threads && stages >= 1 && stages <= 8,
+             "matvec_q8_0: bad tuning (rows_per_block ", rows, ", threads ", threads, ", stages ", stages, ")");
   KernelKey key;
   key.kernel = "matvec_q8_0";
   key.file = "matvec_q8_0.cuh";
@@ -42,8 +48,9 @@ KernelKey matvec_q8_0_key(const MatvecQ8_0Config& config) {
                    {"n_rows", config.n_rows, ConstKind::shape},
                    {"rows_per_block", rows, ConstKind::tuning},
                    {"threads", threads, ConstKind::tuning},
+                   {"stages", stages, ConstKind::tuning},
                    {"x_f16", config.x_f16, ConstKind::variant}};
-  key.dynamic_smem_bytes = matvec_q8_0_smem_bytes(rows, config.n_cols);
+  key.dynamic_smem_bytes = matvec_q8_0_smem_bytes(rows, threads, stages, config.x_f16);
   return key;
 }
 
@@ -52,7 +59,9 @@ LaunchDims matvec_q8_0_launch(const KernelKey& key, int n_rows, int n_cols) {
   LaunchDims dims;
   dims.grid = dim3(static_cast<unsigned>((n_rows + rows - 1) / rows));
   dims.block = dim3(static_cast<unsigned>(key.get("threads")));
-  dims.smem_bytes = static_cast<size_t>(matvec_q8_0_smem_bytes(rows, n_cols));
+  dims.smem_bytes = static_cast<size_t>(matvec_q8_0_smem_bytes(rows, static_cast<int>(key.get("threads")),
+                                                                static_cast<int>(key.get("stages")),
+                                                                static_cast<int>(key.get("x_f16"))));
   return dims;
 }
 

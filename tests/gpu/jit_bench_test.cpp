@@ -3,6 +3,7 @@
 // The quick part always runs on a GPU; KILN_BENCH=1 adds the tuning sweep and the load times.
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -27,52 +28,96 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Median device time of one launch, rotating over enough weight copies that L2 (50 MB on an
-// H100) never holds the weights between launches.
+// Device time of one launch: the median over batches of 20 back-to-back launches (as a CUDA
+// graph would issue them), rotating over enough weight copies that L2 (50 MB on an H100) never
+// holds a launch's weights from the one before. The first copy's result is checked against a
+// CPU reference (tolerance as in jit_matvec_q8_0_test.cpp) unless the matrix is huge.
 struct MatvecTiming {
   double us = 0, gb_per_s = 0;
 };
 
 MatvecTiming time_matvec(Library& library, const KernelKey& key, int n_rows, int n_cols, bool x_f16) {
   const size_t w_bytes = static_cast<size_t>(n_rows) * (n_cols / 32) * 34;
-  const int copies = static_cast<int>(std::clamp<size_t>((256u << 20) / w_bytes + 1, 1, 1024));
+  const int copies = static_cast<int>(std::clamp<size_t>((256u << 20) / w_bytes + 1, 2, 1024));
   DeviceBytes w(w_bytes * copies), x(static_cast<size_t>(n_cols) * 4), y(static_cast<size_t>(n_rows) * 4);
+  std::vector<uint8_t> host(w_bytes);
+  std::vector<float> xs(n_cols);
   {
-    std::vector<uint8_t> host(w_bytes);
-    std::mt19937 rng(5);
-    for (auto& b : host) b = static_cast<uint8_t>(rng());
-    for (size_t b = 0; b < host.size(); b += 34) host[b + 1] = 0x20;  // small finite f16 scales
+    uint64_t state = 0x9e3779b97f4a7c15ull ^ w_bytes;
+    for (size_t i = 0; i < host.size(); i += 8) {
+      state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+      std::memcpy(&host[i], &state, std::min<size_t>(8, host.size() - i));
+    }
+    for (size_t b = 0; b < host.size(); b += 34) host[b + 1] = 0x20 | (host[b + 1] & 0x83);  // scales ~2^-7, any sign
     for (int c = 0; c < copies; ++c) w.upload(host, c * w_bytes);
-    std::vector<float> xs(n_cols, 0.5f);
-    x.upload(xs);
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+    for (auto& v : xs) v = x_f16 ? f16_to_f32(f32_to_f16(value(rng))) : value(rng);
+    if (x_f16) {
+      std::vector<uint16_t> bits(n_cols);
+      for (int i = 0; i < n_cols; ++i) bits[i] = f32_to_f16(xs[i]);
+      x.upload(bits);
+    } else {
+      x.upload(xs);
+    }
   }
   const Kernel& kernel = library.get(key);
   const LaunchDims dims = matvec_q8_0_launch(key, n_rows, n_cols);
   MatvecQ8_0Params p{};
+  p.w = w.get();
   p.x = x.get();
   p.y = y.get<float>();
   p.n_rows = n_rows;
   p.n_cols = n_cols;
+
+  if (static_cast<double>(n_rows) * n_cols <= 64e6) {
+    y.poison();
+    kernel.launch(dims, nullptr, p);
+    sync_and_check(kernel.name());
+    const std::vector<float> got = y.download<float>(n_rows);
+    int bad = 0;
+    const int blocks = n_cols / 32;
+    for (int r = 0; r < n_rows; ++r) {
+      double ref = 0, magnitude = 0;
+      for (int b = 0; b < blocks; ++b) {
+        const uint8_t* block = &host[(static_cast<size_t>(r) * blocks + b) * 34];
+        const double d = f16_to_f32(static_cast<uint16_t>(block[0] | (block[1] << 8)));
+        for (int i = 0; i < 32; ++i) {
+          const double term = d * static_cast<int8_t>(block[2 + i]) * xs[b * 32 + i];
+          ref += term;
+          magnitude += std::abs(term);
+        }
+      }
+      if (!(std::abs(got[r] - ref) <= 1e-5 * magnitude) && bad++ < 3)
+        ADD_FAILURE() << kernel.name() << " row " << r << ": got " << got[r] << ", expected " << ref;
+    }
+    EXPECT_EQ(bad, 0) << kernel.name();
+  }
+
   cudaEvent_t start, stop;
   KILN_CUDA_CHECK(cudaEventCreate(&start));
   KILN_CUDA_CHECK(cudaEventCreate(&stop));
-  std::vector<float> times;
-  for (int i = 0; i < 60; ++i) {
-    p.w = w.get<char>((i % copies) * w_bytes);
+  constexpr int kBatch = 20;
+  std::vector<float> per_launch_ms;
+  int launch = 0;
+  for (int batch = 0; batch < 18; ++batch) {
     KILN_CUDA_CHECK(cudaEventRecord(start));
-    kernel.launch(dims, nullptr, p);
+    for (int i = 0; i < kBatch; ++i, ++launch) {
+      p.w = w.get<char>((launch % copies) * w_bytes);
+      kernel.launch(dims, nullptr, p);
+    }
     KILN_CUDA_CHECK(cudaEventRecord(stop));
     KILN_CUDA_CHECK(cudaEventSynchronize(stop));
     float ms = 0;
     KILN_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-    if (i >= 10) times.push_back(ms);  // after a warm-up
+    if (batch >= 3) per_launch_ms.push_back(ms / kBatch);  // after a warm-up
   }
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
   sync_and_check(kernel.name());
-  std::sort(times.begin(), times.end());
+  std::sort(per_launch_ms.begin(), per_launch_ms.end());
   MatvecTiming t;
-  t.us = times[times.size() / 2] * 1000.0;
+  t.us = per_launch_ms[per_launch_ms.size() / 2] * 1000.0;
   const double bytes = w_bytes + static_cast<double>(n_cols) * (x_f16 ? 2 : 4) + n_rows * 4.0;
   t.gb_per_s = bytes / (t.us * 1e-6) / 1e9;
   return t;
@@ -120,7 +165,7 @@ TEST(JitBench, MatvecBandwidth) {
       const MatvecTiming gen = time_matvec(library_for(Mode::generic), key, s.n_rows, s.n_cols, x_f16);
       std::printf("[ bench ] %-20s %-62s %10.2f %10.2f %7.0f (%.0f%% of 3.0 TB/s; generic %.0f GB/s)\n", s.what,
                   key.str().c_str(), spec.us, gen.us, spec.gb_per_s, spec.gb_per_s / 30.0, gen.gb_per_s);
-      EXPECT_GT(spec.gb_per_s, 50.0) << key.str();  // sanity only: a broken launch is far below
+      EXPECT_GT(spec.gb_per_s, 20.0) << key.str();  // sanity only: a broken launch is far below
     }
   }
 }
@@ -131,23 +176,27 @@ TEST(JitBench, MatvecTuningSweep) {
   const int sms = Device::current().sm_count;
   const std::vector<Shape> shapes = {{"4096x4096", 4096, 4096}, {"1024x4096", 1024, 4096},
                                      {"14336x4096", 14336, 4096}, {"4096x14336", 4096, 14336},
-                                     {"4096x2880", 4096, 2880}, {"256x1536", 256, 1536}};
+                                     {"4096x2880", 4096, 2880}};
+  auto key = [](const Shape& s, int rows, int threads, int stages) {
+    return matvec_q8_0_key({.n_rows = s.n_rows, .n_cols = s.n_cols, .rows_per_block = rows, .threads = threads, .stages = stages});
+  };
   std::vector<KernelKey> keys;
   for (const auto& s : shapes)
     for (int rows : {1, 2, 4, 8})
       for (int threads : {64, 128, 256})
-        keys.push_back(matvec_q8_0_key({.n_rows = s.n_rows, .n_cols = s.n_cols, .rows_per_block = rows, .threads = threads}));
+        for (int stages : {2, 3, 4}) keys.push_back(key(s, rows, threads, stages));
   library_for(Mode::specialized).prepare(keys);
   for (const auto& s : shapes) {
     const KernelKey chosen = matvec_q8_0_key({.n_rows = s.n_rows, .n_cols = s.n_cols, .sm_count = sms});
-    std::printf("[ sweep ] %-11s GB/s by rows_per_block (rows) x threads (cols); heuristic: %lld x %lld\n", s.what,
-                static_cast<long long>(chosen.get("rows_per_block")), static_cast<long long>(chosen.get("threads")));
+    std::printf("[ sweep ] %-11s GB/s, rows_per_block x (threads/stages); heuristic: rows %lld, threads %lld, stages %lld\n",
+                s.what, static_cast<long long>(chosen.get("rows_per_block")), static_cast<long long>(chosen.get("threads")),
+                static_cast<long long>(chosen.get("stages")));
+    std::printf("[ sweep ]           %s\n", "64/2   64/3   64/4  128/2  128/3  128/4  256/2  256/3  256/4");
     for (int rows : {1, 2, 4, 8}) {
       std::printf("[ sweep ]   rows %d:", rows);
-      for (int threads : {64, 128, 256}) {
-        const KernelKey key = matvec_q8_0_key({.n_rows = s.n_rows, .n_cols = s.n_cols, .rows_per_block = rows, .threads = threads});
-        std::printf(" %6.0f", time_matvec(library_for(Mode::specialized), key, s.n_rows, s.n_cols, false).gb_per_s);
-      }
+      for (int threads : {64, 128, 256})
+        for (int stages : {2, 3, 4})
+          std::printf(" %6.0f", time_matvec(library_for(Mode::specialized), key(s, rows, threads, stages), s.n_rows, s.n_cols, false).gb_per_s);
       std::printf("\n");
     }
   }
@@ -202,11 +251,22 @@ TEST(JitBench, LoadTimes) {
   const LaunchDims dims = rmsnorm_launch(key, 1);
   for (int i = 0; i < 100; ++i) kernel.launch(dims, nullptr, p);
   sync_and_check(kernel.name());
-  const int launches = 20000;
-  start = std::chrono::steady_clock::now();
-  for (int i = 0; i < launches; ++i) kernel.launch(dims, nullptr, p);
-  const double launch_us = seconds_since(start) * 1e6 / launches;
-  sync_and_check(kernel.name());
+  // Host time to enqueue, in rounds of 256 launches (well below the launch queue's depth, so
+  // the GPU's pace does not leak in), with and without a lookup before each launch.
+  double launch_s = 0, lookup_launch_s = 0;
+  const int rounds = 40, per_round = 256, launches = rounds * per_round;
+  for (int round = 0; round < rounds; ++round) {
+    start = std::chrono::steady_clock::now();
+    for (int i = 0; i < per_round; ++i) kernel.launch(dims, nullptr, p);
+    launch_s += seconds_since(start);
+    sync_and_check(kernel.name());
+    start = std::chrono::steady_clock::now();
+    for (int i = 0; i < per_round; ++i) library.get(key).launch(dims, nullptr, p);
+    lookup_launch_s += seconds_since(start);
+    sync_and_check(kernel.name());
+  }
+  const double launch_us = launch_s * 1e6 / launches;
+  std::printf("[ bench ] get() + launch: %.2f us host time per launch\n", lookup_launch_s * 1e6 / launches);
   std::printf("[ bench ] memory-cache get(): %.0f ns per lookup; Kernel::launch through a held reference: %.2f us "
               "host time per launch (%d launches queued)\n", lookup_ns, launch_us, launches);
 }

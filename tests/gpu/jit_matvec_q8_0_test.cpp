@@ -15,13 +15,14 @@ struct Case {
   int n_rows, n_cols;
   bool x_f16;
   bool bias;
-  int rows_per_block = 0, threads = 0;  // 0: heuristic
+  int rows_per_block = 0, threads = 0, stages = 0;  // 0: heuristic
   size_t w_offset = 0;                  // bytes W starts past an aligned allocation (even)
+  bool exact_size = false;              // W's allocation ends exactly at its last byte
 };
 
 KernelKey key_for(const Case& c) {
   return matvec_q8_0_key({.n_rows = c.n_rows, .n_cols = c.n_cols, .x_f16 = c.x_f16,
-                          .rows_per_block = c.rows_per_block, .threads = c.threads});
+                          .rows_per_block = c.rows_per_block, .threads = c.threads, .stages = c.stages});
 }
 
 // Random Q8_0 rows: f16 scales in [0.001, 0.02), int8 values over the whole range.
@@ -66,7 +67,7 @@ void run_case(Mode mode, const Case& c, std::mt19937& rng) {
   for (auto& v : x) v = c.x_f16 ? f16_to_f32(f32_to_f16(value(rng))) : value(rng);
   for (auto& v : bias) v = value(rng);
 
-  DeviceBytes dw(w.size() + c.w_offset), dx(c.n_cols * 4), dbias(c.n_rows * 4), dy(c.n_rows * 4);
+  DeviceBytes dw(w.size() + c.w_offset, c.exact_size ? 0 : 16), dx(c.n_cols * 4), dbias(c.n_rows * 4), dy(c.n_rows * 4);
   dw.upload(w, c.w_offset);
   if (c.x_f16) {
     std::vector<uint16_t> xh(c.n_cols);
@@ -117,11 +118,13 @@ TEST_P(JitMatvecQ8_0, MatchesReferenceOverShapes) {
     cases.push_back({256, 1536, x_f16, false});     // qwen2-1.5b attn_k
     cases.push_back({4097, 4096, x_f16, true});     // one row past a block of rows
     cases.push_back({1024, 14336, x_f16, false});   // long rows (ffn_down)
-    cases.push_back({100, 96, x_f16, false, 3, 32});   // 3 rows per block: odd 2-byte phases
-    cases.push_back({37, 2880, x_f16, true, 8, 64});   // a partial last block of 8 rows
-    cases.push_back({65, 4096, x_f16, false, 1, 256});
-    cases.push_back({19, 2880, x_f16, false, 2, 64, 2});  // W itself only 2-byte aligned
-    cases.push_back({19, 1536, x_f16, true, 4, 128, 6});
+    cases.push_back({100, 96, x_f16, false, 3, 32, 2});    // 3 rows per block, a partial tile
+    cases.push_back({37, 2880, x_f16, true, 8, 64, 4});    // a partial last block of 8 rows
+    cases.push_back({65, 4096, x_f16, false, 1, 256, 1});  // more warps than tiles, no pipelining
+    cases.push_back({9, 4096, x_f16, false, 2, 32, 8});    // one warp, deep pipeline
+    cases.push_back({19, 2880, x_f16, false, 2, 64, 3, 2});   // W itself only 2-byte aligned
+    cases.push_back({19, 1536, x_f16, true, 4, 128, 2, 6});
+    cases.push_back({33, 544, x_f16, true, 5, 96, 3, 0, true});  // 17 blocks per row; W ends at its allocation
   }
   std::vector<KernelKey> keys;
   for (const auto& c : cases) keys.push_back(key_for(c));
