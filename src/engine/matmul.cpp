@@ -1,10 +1,52 @@
 #include "engine/matmul.h"
 
+#include <cuda.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "jit/cuda_check.h"
+
 namespace kiln::engine {
 
 namespace {
 
 bool is_gemm(const jit::KernelKey& key) { return key.kernel == "gemm_q8_0"; }
+
+// cuTensorMapEncodeTiled from the driver, found through the runtime (kiln links no libcuda).
+using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
+                                 const cuuint64_t*, const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave,
+                                 CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
+EncodeTiled encode_tiled() {
+  static EncodeTiled fn = [] {
+    void* ptr = nullptr;
+    cudaDriverEntryPointQueryResult status{};
+    KILN_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &ptr, 12000, cudaEnableDefault, &status),
+                    "matmul: looking up cuTensorMapEncodeTiled");
+    KILN_CHECK(ptr && status == cudaDriverEntryPointSuccess, "matmul: the driver has no cuTensorMapEncodeTiled");
+    return reinterpret_cast<EncodeTiled>(ptr);
+  }();
+  return fn;
+}
+
+// The activations as gemm_q8_0's TMA sees them (gemm_q8_0_params.h): f16 [m][k], row stride
+// lda, box 64 x tile_m, 128-byte swizzle, zeros outside.
+Q8TensorMap activation_map(const jit::KernelKey& key, const MatmulArgs& args, int k, int tile_m) {
+  static_assert(sizeof(Q8TensorMap) == sizeof(CUtensorMap), "Q8TensorMap must mirror CUtensorMap");
+  CUtensorMap map;
+  const cuuint64_t dims[2] = {static_cast<cuuint64_t>(k), static_cast<cuuint64_t>(args.m)};
+  const cuuint64_t strides[1] = {static_cast<cuuint64_t>(args.lda) * 2};
+  const cuuint32_t box[2] = {64, static_cast<cuuint32_t>(tile_m)};
+  const cuuint32_t element_strides[2] = {1, 1};
+  const CUresult r = encode_tiled()(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, const_cast<void*>(args.a), dims, strides,
+                                    box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                                    CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  KILN_CHECK(r == CUDA_SUCCESS, key.str(), ": cuTensorMapEncodeTiled failed (error ", static_cast<int>(r), ") for m=",
+             args.m, " k=", k, " lda=", args.lda, " a=", args.a);
+  Q8TensorMap out;
+  std::memcpy(&out, &map, sizeof(out));
+  return out;
+}
 
 }  // namespace
 
@@ -58,6 +100,10 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
   p.k = s.k;
   p.lda = args.lda;
   p.ldo = args.ldo;
+  if (is_gemm(key) && key.get("tma") != 0) {
+    KILN_CHECK(reinterpret_cast<uintptr_t>(args.a) % 16 == 0, key.str(), ": a must be 16-byte aligned for TMA");
+    p.a_map = activation_map(key, args, s.k, static_cast<int>(key.get("tile_m")));
+  }
   kernel.launch(matmul_dims(key, s, args.m), stream, p);
 }
 

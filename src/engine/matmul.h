@@ -49,6 +49,8 @@ struct MatmulTuning {
   int tile_m = 0;    // GEMM tokens per CTA
   int stages = 0;    // GEMM pipeline depth
   int wgmma = -1;    // GEMM path: 1 wgmma (sm_90a), 0 mma.sync
+  int noinc = -1;    // wgmma GEMM: 1 copies publish their stage themselves, 0 the producer does
+  int tma = -1;      // wgmma GEMM: 1 activations by TMA, 0 by cp.async
   int warps = 0;     // matvec warps per block
   int unroll = 0;    // matvec groups in flight per warp
   bool force_gemm = false;  // use gemm_q8_0 even for m <= 8
@@ -84,6 +86,8 @@ inline int matmul_bucket(int m) {
   return matmul_buckets().back();
 }
 constexpr int kMatvecMaxTokens = 8;
+// Whether the wgmma GEMM loads activations with TMA unless told otherwise (see notes/matmul.md).
+constexpr int kMatmulDefaultTma = 1;
 
 namespace matmul_detail {
 
@@ -143,13 +147,13 @@ inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const
   check_shape(s);
   KILN_CHECK(max_tokens >= 1 && max_tokens <= kMatvecMaxTokens, "matvec_q8r: max_tokens must be 1..8, got ",
              max_tokens);
-  // Warps split K by 64-weight groups; each keeps `unroll` groups (2 x 16 B of weights per lane
-  // each) in flight. 8 warps x 8 groups covers k = 4096 in one pass; with more tokens the x
-  // fragments take registers, so fewer groups are kept in flight.
+  // Warps split K by 64-weight groups; each lane keeps `unroll` groups (2 x 16 B of weights and
+  // 8 words of x each) in flight per loop trip. Measured on H100 (notes/matmul.md): 8 warps x 2
+  // groups streams best (2.9 TB/s on the LM head); deeper unrolling costs occupancy.
   const int groups = (s.k + 63) / 64;
   const int warps = tuning.warps ? tuning.warps : 8;
   const int per_warp = (groups + warps - 1) / warps;
-  const int unroll = tuning.unroll ? tuning.unroll : std::max(1, std::min(per_warp, max_tokens > 1 ? 4 : 8));
+  const int unroll = tuning.unroll ? tuning.unroll : std::max(1, std::min(per_warp, 2));
   jit::KernelKey key;
   key.kernel = "matvec_q8r";
   key.file = "matvec_q8r.cuh";
@@ -164,7 +168,7 @@ inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const
   return key;
 }
 
-// gemm_q8_0<k, n, out_kind, act, has_bias, tile_n, tile_m, warps_m, stages, wgmma>
+// gemm_q8_0<k, n, out_kind, act, has_bias, tile_n, tile_m, warps_m, stages, wgmma, noinc, tma>
 inline jit::KernelKey gemm_q8_0_key(const MatmulShape& s, int bucket, const MatmulTarget& target,
                                     const MatmulTuning& tuning = {}) {
   using namespace matmul_detail;
@@ -189,7 +193,9 @@ inline jit::KernelKey gemm_q8_0_key(const MatmulShape& s, int bucket, const Matm
                    tuning_const("tile_m", tile_m),
                    tuning_const("warps_m", warps_m),
                    tuning_const("stages", stages),
-                   tuning_const("wgmma", wgmma)};
+                   tuning_const("wgmma", wgmma),
+                   tuning_const("noinc", wgmma ? (tuning.noinc >= 0 ? tuning.noinc : 1) : 0),
+                   tuning_const("tma", wgmma ? (tuning.tma >= 0 ? tuning.tma : kMatmulDefaultTma) : 0)};
   key.dynamic_smem_bytes = gemm_q8_0_smem_bytes(tile_n, tile_m, stages, wgmma);
   return key;
 }

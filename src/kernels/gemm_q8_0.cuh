@@ -13,6 +13,9 @@
 //     signals mbarriers, warpgroups 1 and 2 each own 64 weight rows and issue
 //     wgmma.mma_async m64n{TILE_M}k16 with A (dequantized weights) from registers and B
 //     (activations, 128-byte swizzled) from shared memory, one stage in flight.
+// The activation tile comes by cp.async, or with TMA = 1 (wgmma path) by the tensor-memory
+// accelerator from p.a_map (hardware 128-byte swizzle, zeros out of bounds), which takes the
+// 2048 16-byte copies per stage off the producer warps.
 // The tile grid is 1-D: block b -> token tile b % m_tiles, weight tile b / m_tiles, so the CTAs
 // that share a weight tile run together and read it from DRAM once.
 // Shapes: K (a multiple of 32) and N are constants of the key, 0 = read from params (generic).
@@ -37,16 +40,17 @@ struct GemmSmem {
   static_assert(a_bytes % 1024 == 0, "gemm_q8_0: tile_m must be a multiple of 8 (swizzle atoms)");
 };
 
-// Issues the cp.async copies of K group `kb` into one stage, spread over NTHREADS threads (tid).
+// Issues the cp.async copies of K group `kb` into one stage, spread over NTHREADS threads (tid):
+// the activation tile unless LOAD_A is false (TMA loads it), the weight tile and its scales.
 // Out-of-range tokens, weight rows and (when K % 64 != 0) columns are zero-filled.
-template <bool GATED, int TILE_N, int TILE_M, int NTHREADS>
+template <bool GATED, int TILE_N, int TILE_M, int NTHREADS, bool LOAD_A = true>
 __device__ __forceinline__ void load_stage(const Q8MatmulParams& p, int n, int k, int kp, bool k_tail, int m0,
                                            int n_tile, int kb, u32 a_dst, u32 w_dst, u32 s_dst, int tid) {
   // Activations: TILE_M rows x 8 chunks of 16 B; a thread always copies chunk tid % 8 of rows
   // tid / 8 + i * (NTHREADS / 8), so its swizzled column and its pointer step are fixed.
   constexpr int a_chunks = TILE_M * 8, rows_per_pass = NTHREADS / 8;
   static_assert(NTHREADS % 8 == 0, "load_stage: NTHREADS must be a multiple of 8");
-  {
+  if constexpr (LOAD_A) {
     const int c = tid & 7, r0 = tid >> 3, col = kb * kQ8rGroup + c * 8;
     const bool col_ok = !k_tail || col < k;
     const char* src = static_cast<const char*>(p.a) + (static_cast<long long>(m0 + r0) * p.lda + col) * 2;
@@ -189,14 +193,16 @@ __device__ __forceinline__ void gemm_mma_sync(const Q8MatmulParams& p, unsigned 
 
 // ---------------------------------------------------------------------------------------------
 // wgmma path (sm_90a): warpgroup 0 produces, warpgroups 1-2 consume; TILE_N = 128.
-template <int K_, int N_, int OUT, int ACT, int HAS_BIAS, int TILE_M, int STAGES>
+template <int K_, int N_, int OUT, int ACT, int HAS_BIAS, int TILE_M, int STAGES, bool NOINC, bool TMA>
 __device__ __forceinline__ void gemm_wgmma(const Q8MatmulParams& p, unsigned char* smem_raw) {
   constexpr bool GATED = OUT == kMatmulOutGatedF16;
   constexpr int TILE_N = 128;
-  // The producer keeps LAG stages of its own copies in flight before it waits for the oldest
-  // and publishes it; LAG <= STAGES - 2 keeps it from waiting on a stage the consumers can only
-  // free after the one it has yet to publish.
-  constexpr int LAG = STAGES - 2;
+  // Publishing a stage (full barrier): NOINC = 1, the copies arrive on it themselves
+  // (cp.async.mbarrier.arrive.noinc) and each consumer thread fences the generic -> async proxy
+  // after its wait; NOINC = 0, the producer waits for its own copies LAG stages behind, fences
+  // and arrives. There, consumer iteration j needs producer iteration j + LAG, which needs the
+  // slot of consumer iteration j + LAG - STAGES + 1: LAG <= (STAGES - 1) / 2 leaves slack.
+  constexpr int LAG = (STAGES - 1) / 2 > 1 ? (STAGES - 1) / 2 : 1;
   static_assert(STAGES >= 3, "gemm_q8_0 (wgmma): stages must be >= 3");
   static_assert(TILE_M % 16 == 0 && TILE_M >= 16 && TILE_M <= 256 && (TILE_M & (TILE_M - 1)) == 0,
                 "gemm_q8_0 (wgmma): tile_m must be 16, 32, 64, 128 or 256");
@@ -217,7 +223,9 @@ __device__ __forceinline__ void gemm_wgmma(const Q8MatmulParams& p, unsigned cha
   if (threadIdx.x == 0) {
 #pragma unroll
     for (int s = 0; s < STAGES; ++s) {
-      mbar_init(full + s * 8, 128);  // every producer thread arrives once its copies landed
+      // Every producer thread arrives once its copies landed; with TMA, thread 0 also arrives
+      // with the activation tile's byte count, which the TMA unit completes.
+      mbar_init(full + s * 8, TMA ? 129 : 128);
       mbar_init(empty + s * 8, 8);   // every consumer warp arrives once it is done with the stage
     }
     fence_mbarrier_init();
@@ -231,20 +239,40 @@ __device__ __forceinline__ void gemm_wgmma(const Q8MatmulParams& p, unsigned cha
 #pragma unroll 1
     for (int kb = 0; kb < nkb; ++kb) {
       const int s = kb % STAGES;
-      if (kb >= STAGES) mbar_wait(empty + s * 8, ((kb / STAGES) - 1) & 1);
-      load_stage<GATED, TILE_N, TILE_M, 128>(p, n, k, kp, k_tail, m0, n_tile, kb, a_s + s * Smem::a_bytes,
-                                             w_s + s * Smem::w_bytes, s_s + s * Smem::s_bytes, tid);
-      cp_async_commit();
-      if (kb >= LAG) {
-        cp_async_wait<LAG>();
-        fence_proxy_async_shared();  // the copies are read by wgmma (async proxy)
-        mbar_arrive(full + ((kb - LAG) % STAGES) * 8);
+      if (TMA) {
+        if (kb >= STAGES) mbar_wait(empty + s * 8, ((kb / STAGES) - 1) & 1);
+        if (tid == 0) {
+          mbar_arrive_expect_tx(full + s * 8, Smem::a_bytes);
+          tma_load_2d(a_s + s * Smem::a_bytes, &p.a_map, kb * kQ8rGroup, m0, full + s * 8);
+        }
+        load_stage<GATED, TILE_N, TILE_M, 128, false>(p, n, k, kp, k_tail, m0, n_tile, kb, a_s + s * Smem::a_bytes,
+                                                      w_s + s * Smem::w_bytes, s_s + s * Smem::s_bytes, tid);
+        cp_async_arrive_noinc(full + s * 8);
+      } else if (NOINC) {
+        if (kb >= STAGES) mbar_wait(empty + s * 8, ((kb / STAGES) - 1) & 1);
+        load_stage<GATED, TILE_N, TILE_M, 128>(p, n, k, kp, k_tail, m0, n_tile, kb, a_s + s * Smem::a_bytes,
+                                               w_s + s * Smem::w_bytes, s_s + s * Smem::s_bytes, tid);
+        cp_async_arrive_noinc(full + s * 8);  // the hardware publishes the stage when it lands
+      } else {
+        // Publish the oldest stage in flight once landed, before blocking for a free slot, so
+        // the consumers never wait on a stage the producer cannot issue yet.
+        if (kb >= LAG) {
+          cp_async_wait<LAG - 1>();
+          fence_proxy_async_shared();  // the copies are read by wgmma (async proxy)
+          mbar_arrive(full + ((kb - LAG) % STAGES) * 8);
+        }
+        if (kb >= STAGES) mbar_wait(empty + s * 8, ((kb / STAGES) - 1) & 1);
+        load_stage<GATED, TILE_N, TILE_M, 128>(p, n, k, kp, k_tail, m0, n_tile, kb, a_s + s * Smem::a_bytes,
+                                               w_s + s * Smem::w_bytes, s_s + s * Smem::s_bytes, tid);
+        cp_async_commit();
       }
     }
-    cp_async_wait<0>();
-    fence_proxy_async_shared();
+    if (!NOINC && !TMA) {
+      cp_async_wait<0>();
+      fence_proxy_async_shared();
 #pragma unroll 1
-    for (int kb = nkb > LAG ? nkb - LAG : 0; kb < nkb; ++kb) mbar_arrive(full + (kb % STAGES) * 8);
+      for (int kb = nkb > LAG ? nkb - LAG : 0; kb < nkb; ++kb) mbar_arrive(full + (kb % STAGES) * 8);
+    }
   } else {
     // ---- consumer warpgroups ----
     warpgroup_regs_inc<224>();
@@ -266,6 +294,7 @@ __device__ __forceinline__ void gemm_wgmma(const Q8MatmulParams& p, unsigned cha
         if (kb < nkb) {
           const int s = kb % STAGES;
           mbar_wait(full + s * 8, (kb / STAGES) & 1);
+          if (NOINC && !TMA) fence_proxy_async_shared();  // cp.async'ed A, before wgmma reads it
           const u32 w_t = w_s + s * Smem::w_bytes, s_t = s_s + s * Smem::s_bytes;
           const uint4 q_lo = lds128(w_t + r_lo * 64 + c * 16);
           const uint4 q_hi = lds128(w_t + r_hi * 64 + c * 16);
@@ -300,13 +329,13 @@ __device__ __forceinline__ void gemm_wgmma(const Q8MatmulParams& p, unsigned cha
 // grid.x = ceil(m / tile_m) * (weight tiles: ceil(n / tile_n), gated ceil(n / (tile_n / 2)));
 // block = 384 threads (wgmma) or 256; dynamic shared memory = gemm_q8_0_smem_bytes(...).
 template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int TILE_N, int TILE_M, int WARPS_M, int STAGES,
-          int WGMMA>
+          int WGMMA, int NOINC, int TMA>
 __global__ void __launch_bounds__(WGMMA ? 384 : 256, 1) gemm_q8_0(const __grid_constant__ GemmQ8_0Params p) {
   extern __shared__ unsigned char gemm_q8_0_smem[];
   static_assert(K % 32 == 0, "gemm_q8_0: k must be a multiple of 32");
   if constexpr (WGMMA) {
     static_assert(TILE_N == 128, "gemm_q8_0 (wgmma): tile_n must be 128");
-    kiln_q8::gemm_wgmma<K, N, OUT_KIND, ACT, HAS_BIAS, TILE_M, STAGES>(p, gemm_q8_0_smem);
+    kiln_q8::gemm_wgmma<K, N, OUT_KIND, ACT, HAS_BIAS, TILE_M, STAGES, NOINC != 0, TMA != 0>(p, gemm_q8_0_smem);
   } else {
     kiln_q8::gemm_mma_sync<K, N, OUT_KIND, ACT, HAS_BIAS, TILE_N, TILE_M, WARPS_M, STAGES>(p, gemm_q8_0_smem);
   }

@@ -17,6 +17,11 @@ enum : int {
   kMatmulActGeluTanh = 2,  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
 };
 
+// A CUtensorMap (driver API) by another name, so this header needs no CUDA header.
+struct alignas(64) Q8TensorMap {
+  unsigned long long bits[16];
+};
+
 struct Q8MatmulParams {
   const void* a;      // f16 [m][lda] activations; rows 16-byte aligned (lda a multiple of 8)
   const void* w_qs;   // q8r quants of W (gated: W_gate): int8 [n][k_padded], k_padded = k rounded up to 64
@@ -31,6 +36,9 @@ struct Q8MatmulParams {
   int k;               // input features, a multiple of 32; generic build
   int lda;             // elements between rows of a
   int ldo;             // elements between rows of out
+  // gemm_q8_0 with tma = 1: A as a 2-D tensor (k inner, m rows; row stride lda * 2 bytes),
+  // box 64 x tile_m, 128-byte swizzle, zeros out of bounds. Filled by the host per launch.
+  Q8TensorMap a_map;
 };
 
 using GemmQ8_0Params = Q8MatmulParams;

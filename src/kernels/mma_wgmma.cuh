@@ -32,6 +32,23 @@ __device__ __forceinline__ void mbar_wait(unsigned int bar, unsigned int parity)
 __device__ __forceinline__ void fence_proxy_async_shared() {
   asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
 }
+// Arrives on `bar` once every cp.async this thread issued so far has landed, without waiting:
+// the barrier's expected count must include one arrival per calling thread (.noinc).
+__device__ __forceinline__ void cp_async_arrive_noinc(unsigned int bar) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(bar) : "memory");
+}
+// Arrives on `bar` and adds `bytes` to the transactions its current phase waits for.
+__device__ __forceinline__ void mbar_arrive_expect_tx(unsigned int bar, unsigned int bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.release.cta.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes) : "memory");
+}
+// TMA: copies the box at (x = inner coordinate, y) of the 2-D tensor `map` (a CUtensorMap in
+// param or global memory) to shared memory at `dst`; completes `bytes` of transactions on `bar`.
+__device__ __forceinline__ void tma_load_2d(unsigned int dst, const void* map, int x, int y, unsigned int bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];" ::"r"(dst),
+      "l"(reinterpret_cast<unsigned long long>(map)), "r"(x), "r"(y), "r"(bar)
+      : "memory");
+}
 __device__ __forceinline__ void fence_mbarrier_init() {
   asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
 }

@@ -293,16 +293,60 @@ TEST(MatmulGpu, GemmAtFewTokens) {
   run_sweep(Mode::specialized, tuning, {1, 7});
 }
 
-// Every tile_m the wgmma GEMM can take, at a token count that leaves a partial last tile.
+// Every tile_m the wgmma GEMM can take, both ways of publishing a stage, at a token count that
+// leaves a partial last tile.
 TEST(MatmulGpu, WgmmaTileSizes) {
   KILN_REQUIRE_GPU();
   if (jit::Device::current().cc_major < 9) GTEST_SKIP() << "wgmma needs sm_90";
-  for (int tile_m : {16, 32, 64, 128, 256}) {
+  for (int mode : {0, 1, 2})  // activations: cp.async + producer publishes, cp.async + noinc, TMA
+    for (int tile_m : {16, 32, 64, 128, 256}) {
+      MatmulTuning tuning;
+      tuning.tile_m = tile_m;
+      tuning.wgmma = 1;
+      tuning.noinc = mode >= 1;
+      tuning.tma = mode == 2;
+      run_sweep(Mode::specialized, tuning, {129});
+      if (HasFailure()) return;
+    }
+}
+
+}  // namespace
+}  // namespace kiln::engine
+
+namespace kiln::engine {
+namespace {
+
+// No atomics anywhere, so a product must come out bit-identical every time; a result that
+// moves between runs is a race (e.g. a stage read before it landed). Both publishing modes.
+TEST(MatmulGpu, RepeatedRunsAreBitIdentical) {
+  KILN_REQUIRE_GPU();
+  const jit::Device& dev = jit::Device::current();
+  Problem& p = problem(136, 4096, 512);
+  for (int mode : {0, 1, 2}) {
     MatmulTuning tuning;
-    tuning.tile_m = tile_m;
-    tuning.wgmma = 1;
-    run_sweep(Mode::specialized, tuning, {129});
-    if (HasFailure()) return;
+    tuning.noinc = mode >= 1;
+    tuning.tma = mode == 2;
+    const MatmulShape s{136, 4096, MatmulOut::gated_f16, MatmulAct::silu, false};
+    const jit::KernelKey key = matmul_key(s, 512, {dev.sm_count, dev.cc_major}, tuning);
+    const jit::Kernel& kernel = jit::testing::library_for(Mode::specialized).get(key);
+    DeviceBytes out(static_cast<size_t>(512) * 136 * 2);
+    MatmulArgs args;
+    args.a = p.a_dev->get();
+    args.lda = p.lda;
+    args.w = {p.w.qs->get(), p.w.d->get()};
+    args.w_up = {p.w_up.qs->get(), p.w_up.d->get()};
+    args.out = out.get();
+    args.ldo = 136;
+    args.m = 512;
+    std::vector<uint16_t> first;
+    for (int run = 0; run < 50; ++run) {
+      out.poison();
+      matmul_launch(kernel, s, args, nullptr);
+      jit::testing::sync_and_check(key.str());
+      const auto got = out.download<uint16_t>(static_cast<size_t>(512) * 136);
+      if (run == 0) first = got;
+      ASSERT_EQ(got, first) << key.str() << ": run " << run << " differs from run 0";
+    }
   }
 }
 

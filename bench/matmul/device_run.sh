@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One device session: GPU correctness sweep, benchmark, SASS check of the timed kernels.
+# Expects test_gpu and bench_matmul in $1 (carried build outputs); writes logs to $OUT.
+set -uo pipefail
+bin="$1"
+out="${OUT:-/tmp/out}"
+mkdir -p "$out"
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+export KILN_CACHE_DIR=/tmp/kiln-cache
+nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,temperature.gpu,power.draw --format=csv | tee "$out/gpu.txt"
+timeout "${TEST_TIMEOUT:-180}" "$bin/test_gpu" --gtest_filter="${TEST_FILTER:-MatmulGpu.*}" > "$out/test.log" 2>&1
+echo "test exit $?"; grep -E "^\[  (PASSED|FAILED) |^\[       OK|^\[  FAILED|Failure|got |bad elements|relative" "$out/test.log" | head -40
+timeout "${BENCH_TIMEOUT:-200}" "$bin/bench_matmul" "${REPS:-20}" -v > "$out/bench.log" 2>&1
+echo "bench exit $?"
+: > "$out/sass.txt"
+for f in $(grep '^cubin' "$out/bench.log" | awk '{print $2}' | sort -u); do
+  python3 -c "import sys,struct; d=open(sys.argv[1],'rb').read(); m=struct.unpack_from('<I',d,12)[0]; open('/tmp/k.cubin','wb').write(d[32+m:])" "$f" || continue
+  cuobjdump -sass /tmp/k.cubin > /tmp/k.sass 2>&1
+  echo "$(basename "$f" | cut -c1-120): HGMMA=$(grep -c HGMMA /tmp/k.sass) HMMA=$(grep -c HMMA /tmp/k.sass) LDL=$(grep -c LDL /tmp/k.sass) STL=$(grep -c STL /tmp/k.sass) LDG128=$(grep -c 'LDG.E.*128' /tmp/k.sass)" >> "$out/sass.txt"
+done
+grep -v '^cubin' "$out/bench.log"
+cat "$out/sass.txt"
+# Optional profiling of one GEMM and one mat-vec launch (PROFILE=1).
+if [ "${PROFILE:-0}" = 1 ]; then
+  for spec in "lm_head|gemm spec tile_m=256" "o|gemm spec tile_m=128" "lm_head|matvec spec w8 u4"; do
+    shape="${spec%%|*}"; filter="${spec#*|}"
+    BENCH_SHAPE="$shape" BENCH_FILTER="$filter" timeout 120 ncu --target-processes all -k regex:'gemm_q8_0|matvec_q8r' -c 1 \
+      --section SpeedOfLight --section WarpStateStats --section SchedulerStats --section MemoryWorkloadAnalysis \
+      --section LaunchStats --section Occupancy \
+      "$bin/bench_matmul" 1 > "$out/ncu_${shape}_$(echo "$filter" | tr -c 'a-z0-9' '_').txt" 2>&1
+  done
+  f=$(grep '^cubin' "$out/bench.log" | grep 'n=128256' | grep 'tile_m=256' | grep 'noinc=1' | head -1 | awk '{print $2}')
+  if [ -n "$f" ]; then
+    python3 -c "import sys,struct; d=open(sys.argv[1],'rb').read(); m=struct.unpack_from('<I',d,12)[0]; open('/tmp/k.cubin','wb').write(d[32+m:])" "$f"
+    cuobjdump -sass /tmp/k.cubin > "$out/gemm_lm_head.sass" 2>&1
+  fi
+fi
