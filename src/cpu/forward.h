@@ -26,6 +26,8 @@ class CpuModel {
   std::vector<float> forward(std::span<const int32_t> tokens);
 
   void reset();                          // empties the cache
+  // Keeps the first n_keep positions of the cache (no-op when it holds fewer).
+  void truncate(int n_keep) { n_past_ = n_keep < n_past_ ? (n_keep > 0 ? n_keep : 0) : n_past_; }
   int position() const { return n_past_; }
   int max_ctx() const { return max_ctx_; }
   const model::Model& model() const { return model_; }

@@ -10,6 +10,8 @@ namespace kiln_sample {
 
 constexpr int kThreads = 1024;
 
+__device__ __forceinline__ float infinity() { return __int_as_float(0x7f800000); }
+
 // Block-wide reductions over kThreads threads.
 __device__ inline float block_sum(float v, float* scratch) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -26,7 +28,7 @@ __device__ inline float block_max(float v, float* scratch) {
   __syncthreads();
   if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = v;
   __syncthreads();
-  float m = -INFINITY;
+  float m = -infinity();
   for (int w = 0; w < kThreads / 32; ++w) m = fmaxf(m, scratch[w]);
   return m;
 }
@@ -66,7 +68,7 @@ __global__ void __launch_bounds__(1024) sample(const __grid_constant__ SamplePar
     __syncthreads();
   }
 
-  float best = -INFINITY;
+  float best = -infinity();
   int best_i = 0x7fffffff;
   for (int i = threadIdx.x; i < n; i += kThreads) {
     float v = logits[i];
@@ -81,11 +83,11 @@ __global__ void __launch_bounds__(1024) sample(const __grid_constant__ SamplePar
   }
   const float inv_t = 1.f / p.temperature;
   // Weight of token i: exp((l_i - max) / T), in (0, 1]; the argmax has weight 1.
-  auto weight = [&](float l) { return __expf((l - max_logit) * inv_t); };
+  auto weight = [&](float l) { return expf((l - max_logit) * inv_t); };
 
   // Threshold on the logit: tokens with logit >= lo are kept. Start with everything.
-  float lo = -INFINITY;
-  if (p.min_p > 0.f) lo = max_logit + __logf(p.min_p) * p.temperature;  // weight >= min_p
+  float lo = -infinity();
+  if (p.min_p > 0.f) lo = max_logit + logf(p.min_p) * p.temperature;  // weight >= min_p
   if (p.top_k > 0 && p.top_k < n) {
     // Bisect for the largest threshold keeping at least top_k tokens.
     float a = -1e30f, b = max_logit;  // count(>= b) >= 1; find t with count(>= t) >= k

@@ -1,0 +1,235 @@
+#include "engine/forward.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "jit/cuda_check.h"
+#include "kernels/embed_params.h"
+#include "kernels/rmsnorm_params.h"
+#include "kernels/sample_params.h"
+#include "util/error.h"
+
+namespace kiln::engine {
+
+namespace {
+
+constexpr int kRecentCapacity = 4096;  // distinct tokens the repeat penalty looks at
+
+int qkv_rows(const model::HParams& hp) { return (hp.n_heads + 2 * hp.n_kv_heads) * hp.head_dim; }
+
+jit::Constant shape_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::shape}; }
+jit::Constant variant_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::variant}; }
+jit::Constant tuning_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::tuning}; }
+
+constexpr int kNormThreads = 256;
+constexpr int kEmbedThreads = 256;
+
+}  // namespace
+
+ForwardConfig forward_config(const model::Model& model, int n_ctx, int n_ubatch, const jit::Device& device) {
+  const auto& hp = model.hp;
+  ForwardConfig c;
+  c.n_ctx = n_ctx;
+  c.n_ubatch = n_ubatch;
+  c.target.sm_count = device.sm_count;
+  c.target.cc_major = device.cc_major;
+  c.kv_cache_bytes = kv_cache_bytes(model, n_ctx);
+  const uint64_t u = n_ubatch, e = hp.n_embd;
+  const uint64_t heads = uint64_t(hp.n_heads) * hp.head_dim;
+  c.activation_bytes = u * (8 + 6 * e + 2 * uint64_t(hp.n_ff) + 4 * qkv_rows(hp) + 4 * heads) + 4ull * hp.n_vocab +
+                       attention_workspace_bytes(model, n_ctx, n_ubatch);
+  return c;
+}
+
+Forward::Forward(const model::Model& model, const Weights& weights, const ForwardConfig& config, cudaStream_t stream)
+    : model_(model),
+      weights_(weights),
+      config_(config),
+      stream_(stream),
+      kv_(model, config.n_ctx),
+      attn_(attention_config(model, config.n_ctx, config.n_ubatch, config.target.sm_count)) {
+  const auto& hp = model.hp;
+  const size_t u = config.n_ubatch;
+  tokens_ = DeviceBuffer(u * 4, "token ids");
+  positions_ = DeviceBuffer(u * 4, "positions");
+  hidden_ = DeviceBuffer(u * hp.n_embd * 4, "hidden states");
+  xn_ = DeviceBuffer(u * hp.n_embd * 2, "normed activations");
+  ffn_act_ = DeviceBuffer(u * hp.n_ff * 2, "FFN activations");
+  qkv_ = DeviceBuffer(u * qkv_rows(hp) * 4, "qkv");
+  q_ = DeviceBuffer(u * hp.n_heads * hp.head_dim * 2, "queries");
+  attn_out_ = DeviceBuffer(u * hp.n_heads * hp.head_dim * 2, "attention output");
+  logits_ = DeviceBuffer(size_t(hp.n_vocab) * 4, "logits");
+  sampled_ = DeviceBuffer(4, "sampled token");
+  recent_ = DeviceBuffer(kRecentCapacity * 4, "recent tokens");
+}
+
+std::vector<int> Forward::buckets() const {
+  std::vector<int> out;
+  for (int b : matmul_buckets()) {
+    out.push_back(b);
+    if (b >= config_.n_ubatch) break;
+  }
+  return out;
+}
+
+void Forward::set_inputs(std::span<const int32_t> tokens) {
+  const int n = int(tokens.size());
+  KILN_CHECK(n <= config_.n_ubatch, "set_inputs: ", n, " tokens exceed the micro-batch of ", config_.n_ubatch);
+  host_inputs_.assign(tokens.begin(), tokens.end());
+  for (int i = 0; i < n; ++i) host_inputs_.push_back(n_past_ + i);
+  KILN_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), host_inputs_.data(), n * 4, cudaMemcpyHostToDevice, stream_));
+  KILN_CUDA_CHECK(cudaMemcpyAsync(positions_.get(), host_inputs_.data() + n, n * 4, cudaMemcpyHostToDevice, stream_));
+  kv_.prepare_step(n_past_, n, stream_);
+}
+
+int Forward::graph_bucket() const { return attention_graph_bucket(attn_, n_past_ + 1); }
+
+void Forward::truncate(int n_keep) {
+  KILN_CHECK(n_keep >= 0, "truncate: negative length");
+  n_past_ = std::min(n_past_, n_keep);
+}
+
+void Forward::rmsnorm(plan::KernelPlan& plan, const float* x, const DeviceBuffer& weight, void* out, int rows) {
+  const int n_embd = model_.hp.n_embd;
+  const jit::Kernel* k = plan.next([&] {
+    jit::KernelKey key;
+    key.kernel = "rmsnorm";
+    key.file = "rmsnorm.cuh";
+    key.constants = {shape_const("n_embd", n_embd), variant_const("fuse_residual", 0),
+                     variant_const("out_f16", 1), tuning_const("threads", kNormThreads)};
+    return key;
+  });
+  if (!k) return;
+  RmsnormParams p{};
+  p.x = x;
+  p.weight = weight.as<float>();
+  p.out = out;
+  p.n_rows = rows;
+  p.n_embd = n_embd;
+  p.eps = model_.hp.rms_eps;
+  k->launch(dim3(rows), dim3(kNormThreads), 0, stream_, p);
+}
+
+void Forward::matmul(plan::KernelPlan& plan, const MatmulShape& shape, const MatmulArgs& args) {
+  const jit::Kernel* k = plan.next([&] { return matmul_key(shape, args.m, config_.target); });
+  if (k) matmul_launch(*k, shape, args, stream_);
+}
+
+void Forward::layer(plan::KernelPlan& plan, int il, int n) {
+  const auto& hp = model_.hp;
+  const LayerWeights& w = weights_.layers[il];
+  const int heads = hp.n_heads * hp.head_dim;
+  float* hidden = hidden_.as<float>();
+
+  rmsnorm(plan, hidden, w.attn_norm, xn_.get(), n);
+  MatmulArgs qkv{.a = xn_.get(), .lda = hp.n_embd, .w = {w.wqkv.qs.get(), w.wqkv.d.get()},
+                 .bias = w.bqkv.as<float>(), .out = qkv_.get(), .ldo = qkv_rows(hp), .m = n};
+  matmul(plan, {.n = qkv_rows(hp), .k = hp.n_embd, .out = MatmulOut::f32, .has_bias = w.bqkv.get() != nullptr}, qkv);
+
+  AttentionLayerArgs attn{.qkv = qkv_.as<float>(),
+                          .positions = positions_.as<int32_t>(),
+                          .q_norm = w.q_norm.as<float>(),
+                          .k_norm = w.k_norm.as<float>(),
+                          .q = q_.get(),
+                          .out = attn_out_.get(),
+                          .n_tokens = n};
+  attention_layer(plan, attn_, kv_, il, attn, stream_);
+
+  MatmulArgs o{.a = attn_out_.get(), .lda = heads, .w = {w.wo.qs.get(), w.wo.d.get()}, .bias = w.bo.as<float>(),
+               .out = hidden, .ldo = hp.n_embd, .m = n};
+  matmul(plan, {.n = hp.n_embd, .k = heads, .out = MatmulOut::add_f32, .has_bias = w.bo.get() != nullptr}, o);
+
+  rmsnorm(plan, hidden, w.ffn_norm, xn_.get(), n);
+  MatmulArgs up{.a = xn_.get(), .lda = hp.n_embd, .w = {w.ffn_gate.qs.get(), w.ffn_gate.d.get()},
+                .w_up = {w.ffn_up.qs.get(), w.ffn_up.d.get()}, .out = ffn_act_.get(), .ldo = hp.n_ff, .m = n};
+  matmul(plan, {.n = hp.n_ff, .k = hp.n_embd, .out = MatmulOut::gated_f16, .act = MatmulAct::silu}, up);
+  MatmulArgs down{.a = ffn_act_.get(), .lda = hp.n_ff, .w = {w.ffn_down.qs.get(), w.ffn_down.d.get()},
+                  .out = hidden, .ldo = hp.n_embd, .m = n};
+  matmul(plan, {.n = hp.n_embd, .k = hp.n_ff, .out = MatmulOut::add_f32}, down);
+}
+
+void Forward::run(plan::KernelPlan& plan, int n, bool all_logits) {
+  const auto& hp = model_.hp;
+  float* hidden = hidden_.as<float>();
+  const jit::Kernel* embed = plan.next([&] {
+    jit::KernelKey key;
+    key.kernel = "embed";
+    key.file = "embed.cuh";
+    key.constants = {shape_const("n_embd", hp.n_embd), tuning_const("threads", kEmbedThreads)};
+    return key;
+  });
+  if (embed) {
+    EmbedParams p{};
+    p.tokens = tokens_.as<int32_t>();
+    p.qs = weights_.token_embd.qs.get();
+    p.d = weights_.token_embd.d.get();
+    p.out = hidden;
+    p.n_tokens = n;
+    p.n_embd = hp.n_embd;
+    p.k_padded = int(weights_.token_embd.layout.k_padded);
+    p.scale = model_.arch.scale_embeddings ? std::sqrt(float(hp.n_embd)) : 1.f;
+    embed->launch(dim3(n), dim3(kEmbedThreads), 0, stream_, p);
+  }
+  for (int il = 0; il < hp.n_layers; ++il) layer(plan, il, n);
+
+  const int rows = all_logits ? n : 1;
+  // Every token's logits go to their own buffer, made on first use: logits_ stays where the
+  // decode graphs write.
+  if (all_logits && !plan.recording() && !logits_all_.get())
+    logits_all_ = DeviceBuffer(size_t(config_.n_ubatch) * hp.n_vocab * 4, "logits of every token");
+  rmsnorm(plan, hidden + size_t(n - rows) * hp.n_embd, weights_.output_norm, xn_.get(), rows);
+  const Q8rMatrix& head = weights_.lm_head();
+  MatmulArgs lm{.a = xn_.get(), .lda = hp.n_embd, .w = {head.qs.get(), head.d.get()},
+                .out = all_logits ? logits_all_.get() : logits_.get(), .ldo = hp.n_vocab, .m = rows};
+  matmul(plan, {.n = hp.n_vocab, .k = hp.n_embd, .out = MatmulOut::f32}, lm);
+  if (plan.recording()) return;
+  n_rows_last_ = rows;
+  last_logits_ = all_logits ? logits_all_.as<float>() : logits_.as<float>();
+}
+
+std::vector<float> Forward::download_logits(int rows) {
+  const int n_vocab = model_.hp.n_vocab;
+  KILN_CHECK(rows <= n_rows_last_, "download_logits: ", rows, " rows asked, ", n_rows_last_, " computed");
+  std::vector<float> out(size_t(rows) * n_vocab);
+  KILN_CUDA_CHECK(cudaMemcpyAsync(out.data(), last_logits_ + size_t(n_rows_last_ - rows) * n_vocab,
+                                  out.size() * 4, cudaMemcpyDeviceToHost, stream_));
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  return out;
+}
+
+jit::KernelKey Forward::sample_key() const {
+  jit::KernelKey key;
+  key.kernel = "sample";
+  key.file = "sample.cuh";
+  key.constants = {shape_const("n_vocab", model_.hp.n_vocab)};
+  return key;
+}
+
+int Forward::sample(const jit::Kernel& kernel, const cpu::SamplerSettings& settings, float uniform,
+                    std::span<const int32_t> recent) {
+  const int n_vocab = model_.hp.n_vocab;
+  KILN_CHECK(n_rows_last_ >= 1, "sample: no logits computed yet");
+  const size_t n_recent = std::min<size_t>(recent.size(), kRecentCapacity);
+  if (n_recent)
+    KILN_CUDA_CHECK(cudaMemcpyAsync(recent_.get(), recent.data() + recent.size() - n_recent, n_recent * 4,
+                                    cudaMemcpyHostToDevice, stream_));
+  SampleParams p{};
+  p.logits = last_logits_ + size_t(n_rows_last_ - 1) * n_vocab;
+  p.out_token = sampled_.as<int32_t>();
+  p.n_vocab = n_vocab;
+  p.temperature = settings.temperature;
+  p.top_k = settings.top_k;
+  p.top_p = settings.top_p;
+  p.min_p = settings.min_p;
+  p.uniform = uniform;
+  p.recent = recent_.as<int32_t>();
+  p.n_recent = int(n_recent);
+  p.repeat_penalty = settings.repeat_penalty;
+  kernel.launch(dim3(1), dim3(1024), 0, stream_, p);
+  int32_t token = 0;
+  KILN_CUDA_CHECK(cudaMemcpyAsync(&token, sampled_.get(), 4, cudaMemcpyDeviceToHost, stream_));
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  return token;
+}
+
+}  // namespace kiln::engine
