@@ -90,6 +90,8 @@ struct HParams {
   int n_experts = 0;
   int n_experts_used = 0;
   int n_ff_expert = 0;
+
+  bool operator==(const HParams&) const = default;
 };
 
 // A tensor of the model: points into the mmap'd file (never copied).
@@ -100,7 +102,8 @@ struct Layer {
   bool is_local = false;      // sliding-window layer
   int window = 0;             // is_local ? hp.sliding_window : 0
   float rope_base = 0.f;      // base for this layer (global vs swa)
-  float rope_freq_scale = 1.f;  // 1/linear factor where linear scaling applies to this layer
+  float rope_freq_scale = 1.f;  // position scale: 1/factor on linear-scaled (gemma3: global only)
+                                // and yarn layers, else 1
 
   TensorRef attn_norm = nullptr;
   TensorRef wq = nullptr, wk = nullptr, wv = nullptr, wo = nullptr;  // [n_embd -> ...] row-major
@@ -108,7 +111,7 @@ struct Layer {
   TensorRef q_norm = nullptr, k_norm = nullptr;  // [head_dim]
   TensorRef post_attn_norm = nullptr;
   TensorRef sinks = nullptr;                     // [n_heads]
-  TensorRef ffn_norm = nullptr;
+  TensorRef ffn_norm = nullptr;  // the pre-FFN norm (gpt-oss: the file's blk.N.post_attention_norm)
   TensorRef post_ffn_norm = nullptr;
   // Dense FFN
   TensorRef ffn_gate = nullptr, ffn_up = nullptr, ffn_down = nullptr;
