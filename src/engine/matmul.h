@@ -106,9 +106,10 @@ inline int weight_tiles(const MatmulShape& s, int tile_n) {
   return (s.n + features_per_tile - 1) / features_per_tile;
 }
 
-// GEMM tokens per CTA: the candidate that minimizes waves x (tile_m + 32), i.e. the time of the
-// last wave when a CTA's time grows with its tokens plus a fixed cost (prologue, epilogue,
-// smaller wgmma) worth ~32 tokens; ties go to the larger tile (fewer re-reads of W from L2).
+// GEMM tokens per CTA: the candidate that minimizes waves x (tile_m + 256), i.e. the time of the
+// last wave when a CTA costs its tokens plus a fixed part. The fixed part was measured on H100
+// (notes/matmul.md): a 128-token CTA takes ~0.75 of a 256-token one at every llama-8b shape, so
+// the per-stage latency is worth ~256 tokens of work. Ties go to the larger tile.
 inline int choose_tile_m(const MatmulShape& s, int bucket, int tile_n, int sm_count, bool wgmma) {
   const std::vector<int> candidates = wgmma ? std::vector<int>{16, 32, 64, 128, 256} : std::vector<int>{16, 32, 64, 128};
   const int n_tiles = weight_tiles(s, tile_n);
@@ -118,7 +119,7 @@ inline int choose_tile_m(const MatmulShape& s, int bucket, int tile_n, int sm_co
     if (tile_m > 16 && tile_m / 2 >= bucket) break;  // a tile at least twice the tokens wastes the tensor cores
     const int ctas = (bucket + tile_m - 1) / tile_m * n_tiles;
     const int waves = (ctas + sm_count - 1) / sm_count;
-    const double cost = waves * (tile_m + 32.0);
+    const double cost = waves * (tile_m + 256.0);
     if (cost <= best_cost) {
       best_cost = cost;
       best = tile_m;

@@ -81,6 +81,9 @@ TEST(MatmulCompile, KeysNameTheirShapeAndTiles) {
   EXPECT_EQ(gemm.get("tile_m"), 128);  // 32 weight tiles x 4 token tiles = 128 CTAs: one wave of 132
   EXPECT_EQ(gemm.generic().get("k"), 0);
   EXPECT_EQ(matmul_key(down, 9).get("tile_m"), 16);
+  EXPECT_EQ(gemm.get("tma"), 1);
+  // gate+up: 224 weight tiles; 256-token tiles take 4 waves, 128-token ones 7 (measured faster: 256).
+  EXPECT_EQ(matmul_key({14336, 4096, MatmulOut::gated_f16, MatmulAct::silu, false}, 512).get("tile_m"), 256);
   EXPECT_EQ(matmul_key(down, 512, {132, 8}).get("wgmma"), 0);  // sm_80: mma.sync
   // Every bucket of m has a key, the decode ones are the mat-vec.
   const auto keys = matmul_keys(down, 512);
