@@ -1,0 +1,309 @@
+#include "engine/attention.h"
+
+#include <cmath>
+#include <map>
+
+#include "cpu/ops.h"
+
+namespace kiln::engine {
+
+namespace {
+
+int key_constant(const jit::Kernel& kernel, const char* name) { return static_cast<int>(kernel.key().get(name)); }
+
+// The launched kernel must have been built for this shape (generic keys have 0 for shapes).
+void check_kernel_shape(const jit::Kernel& kernel, const AttnShape& s) {
+  const int gqa = key_constant(kernel, "gqa"), n_kv = key_constant(kernel, "n_kv_heads");
+  const int window = key_constant(kernel, "window"), page = key_constant(kernel, "page_size");
+  const bool ok = key_constant(kernel, "head_dim") == s.head_dim && (gqa == 0 || gqa == s.gqa()) &&
+                  (n_kv == 0 || n_kv == s.n_kv_heads) &&
+                  (window == 0 || window == (s.window > 0 ? s.window : -1)) && (page == 0 || page == s.page_size) &&
+                  key_constant(kernel, "sinks") == int(s.sinks);
+  KILN_CHECK(ok, kernel.name(), ": built for another shape than head_dim=", s.head_dim, " heads=", s.n_heads, "/",
+             s.n_kv_heads, " window=", s.window, " sinks=", s.sinks, " page_size=", s.page_size);
+}
+
+AttnParams make_params(const AttnShape& s, const AttnArgs& a) {
+  AttnParams p{};
+  p.q = a.q;
+  p.k_pool = a.k_pool;
+  p.v_pool = a.v_pool;
+  p.out = a.out;
+  p.q_start = a.batch.q_start;
+  p.kv_len = a.batch.kv_len;
+  p.page_table = a.batch.page_table;
+  p.sinks = a.sinks;
+  p.max_pages = a.batch.max_pages;
+  p.scale_log2 = a.scale * 1.4426950408889634f;
+  p.gqa = s.gqa();
+  p.n_kv_heads = s.n_kv_heads;
+  p.window = s.window;
+  p.page_size = s.page_size;
+  return p;
+}
+
+void check_args(const jit::Kernel& kernel, const AttnShape& s, const AttnArgs& a) {
+  check_kernel_shape(kernel, s);
+  KILN_CHECK(a.q && a.k_pool && a.v_pool && a.out && a.batch.q_start && a.batch.kv_len && a.batch.page_table,
+             kernel.name(), ": a null pointer among q, pools, out and the batch arrays");
+  KILN_CHECK(!s.sinks || a.sinks, kernel.name(), ": the shape has sinks but no sink logits were given");
+  KILN_CHECK(a.scale > 0.f, kernel.name(), ": softmax scale must be positive, got ", a.scale);
+  KILN_CHECK(a.batch.n_seqs >= 1 && a.batch.max_pages >= 1, kernel.name(), ": empty batch (", a.batch.n_seqs,
+             " sequences)");
+}
+
+}  // namespace
+
+void attn_prefill_launch(const jit::Kernel& kernel, const AttnShape& s, const AttnArgs& args, cudaStream_t stream) {
+  check_args(kernel, s, args);
+  if (args.batch.max_q == 0) return;
+  const int warps = key_constant(kernel, "warps");
+  const int block_m = 16 * warps;
+  const long long rows = static_cast<long long>(args.batch.max_q) * s.gqa();
+  const dim3 grid(static_cast<unsigned>((rows + block_m - 1) / block_m), s.n_kv_heads, args.batch.n_seqs);
+  const AttnParams p = make_params(s, args);
+  kernel.launch(grid, dim3(32 * warps), attn_prefill_smem_bytes(s.head_dim, warps), stream, p);
+}
+
+void attn_decode_launch(const jit::Kernel& decode, const jit::Kernel& reduce, const AttnShape& s, const AttnArgs& args,
+                        int n_splits, cudaStream_t stream) {
+  check_args(decode, s, args);
+  KILN_CHECK(args.batch.max_q == 1 && args.batch.n_tokens == args.batch.n_seqs, decode.name(),
+             ": decode takes one query token per sequence, the batch has ", args.batch.n_tokens, " tokens over ",
+             args.batch.n_seqs, " sequences");
+  KILN_CHECK(n_splits >= 1 && n_splits <= kAttnMaxSplits, decode.name(), ": ", n_splits, " splits (1..",
+             kAttnMaxSplits, ")");
+  // Partials are laid out for as many splits as the workspace holds (up to kAttnMaxSplits).
+  const uint64_t per_split = attn_decode_workspace_bytes(s, args.batch.n_seqs, 1);
+  const int room = int(std::min<uint64_t>(kAttnMaxSplits, args.workspace ? args.workspace_bytes / per_split : 0));
+  KILN_CHECK(n_splits == 1 || room >= n_splits, decode.name(), ": ", n_splits, " splits of ", args.batch.n_seqs,
+             " sequences need ", per_split * n_splits, " bytes of workspace, it has ", args.workspace_bytes);
+  AttnParams p = make_params(s, args);
+  p.n_splits = n_splits;
+  p.max_splits = std::max(1, room);
+  if (n_splits > 1) {
+    p.partial_o = args.workspace;
+    p.partial_ml = args.workspace + uint64_t(args.batch.n_seqs) * s.n_heads * p.max_splits * s.head_dim;
+  }
+  const int stages = key_constant(decode, "stages");
+  decode.launch(dim3(n_splits, s.n_kv_heads, args.batch.n_seqs), dim3(32 * kAttnDecodeWarps),
+                attn_decode_smem_bytes(s.head_dim, stages), stream, p);
+  if (n_splits > 1) reduce.launch(dim3(s.n_heads, args.batch.n_seqs), dim3(s.head_dim), 0, stream, p);
+}
+
+void kv_write_launch(const jit::Kernel& kernel, const KvWriteShape& s, KvWriteParams p, cudaStream_t stream) {
+  KILN_CHECK(p.qkv && p.positions && p.page_table && p.q_out && p.k_pool && p.v_pool, kernel.name(),
+             ": a null pointer among qkv, positions, page table, q and the pools");
+  KILN_CHECK(!s.qk_norm || (p.q_norm && p.k_norm), kernel.name(), ": qk norm without its weights");
+  KILN_CHECK(s.rope == kRopeNone || p.inv_freq, kernel.name(), ": RoPE without its frequency table");
+  if (p.n_tokens == 0) return;
+  p.head_dim = s.head_dim;
+  p.n_heads = s.n_heads;
+  p.n_kv_heads = s.n_kv_heads;
+  p.n_rot = s.n_rot ? s.n_rot : s.head_dim;
+  p.page_size = s.page_size;
+  const int heads = s.n_heads + 2 * s.n_kv_heads;
+  kernel.launch(dim3(p.n_tokens, (heads + kKvWriteWarps - 1) / kKvWriteWarps), dim3(32 * kKvWriteWarps), 0, stream, p);
+}
+
+double attn_flops(const AttnShape& s, int n_q, int kv_len) {
+  double keys = 0;  // sum over the queries of the keys each sees
+  for (int i = 0; i < n_q; ++i) {
+    const int pos = kv_len - n_q + i;
+    keys += s.window > 0 ? std::min(pos + 1, s.window) : pos + 1;
+  }
+  return 4.0 * s.head_dim * s.n_heads * keys;
+}
+
+double attn_bytes(const AttnShape& s, int n_q, int kv_len) {
+  const int first = s.window > 0 ? std::max(0, kv_len - n_q - s.window + 1) : 0;
+  const double kv = double(kv_len - first) * s.n_kv_heads * s.head_dim * 2 * 2;
+  return kv + double(n_q) * s.n_heads * s.head_dim * 2 * 2;
+}
+
+RopeTable rope_table(const model::Model& model, const model::Layer& layer, const std::vector<float>& freq_factors) {
+  const auto& hp = model.hp;
+  const int n_rot = hp.rope_dim > 0 ? hp.rope_dim : hp.head_dim;
+  const double base = layer.rope_base > 0 ? layer.rope_base : hp.rope_base;
+  KILN_CHECK(freq_factors.empty() || int(freq_factors.size()) == n_rot / 2, "rope: ", freq_factors.size(),
+             " frequency factors for ", n_rot / 2, " pairs");
+  // The same choices as the CPU reference (cpu/forward.cpp rope_params): linear scaling only on
+  // global layers, YaRN on every layer with ext_factor 1.
+  float freq_scale = 1.f;
+  bool yarn = false;
+  switch (hp.rope_scaling) {
+    case model::RopeScaling::none:
+    case model::RopeScaling::llama3:
+      break;
+    case model::RopeScaling::linear:
+      freq_scale = layer.is_local ? 1.f : 1.f / hp.rope_factor;
+      break;
+    case model::RopeScaling::yarn:
+      freq_scale = 1.f / hp.rope_factor;
+      yarn = true;
+      break;
+  }
+  float corr[2] = {0, 0};
+  RopeTable t;
+  if (yarn) {
+    const int orig_ctx = hp.rope_orig_ctx > 0 ? hp.rope_orig_ctx : hp.n_ctx_train;
+    cpu::yarn_corr_dims(n_rot, orig_ctx, float(base), hp.yarn_beta_fast, hp.yarn_beta_slow, corr);
+    t.mscale = 1.f + 0.1f * std::log(1.f / freq_scale);
+  }
+  // theta_i = pos * base^(-2i/n_rot) / factor_i * (freq_scale (1 - ramp_i) + ramp_i): linear in
+  // pos, so one frequency per pair holds every scaling.
+  t.inv_freq.resize(n_rot / 2);
+  for (int i = 0; i < n_rot / 2; ++i) {
+    double f = std::pow(base, -2.0 * i / n_rot);
+    if (!freq_factors.empty()) f /= freq_factors[i];
+    double mix = freq_scale;
+    if (yarn) {
+      const double y = (i - corr[0]) / std::max(0.001f, corr[1] - corr[0]);
+      const double ramp = 1.0 - std::clamp(y, 0.0, 1.0);
+      mix = freq_scale * (1 - ramp) + ramp;
+    }
+    t.inv_freq[i] = f * mix;
+  }
+  return t;
+}
+
+namespace {
+
+AttnShape layer_shape(const model::Model& model, const model::Layer& layer) {
+  const auto& hp = model.hp;
+  AttnShape s;
+  s.head_dim = hp.head_dim;
+  s.n_heads = hp.n_heads;
+  s.n_kv_heads = hp.n_kv_heads;
+  s.window = layer.is_local ? layer.window : 0;
+  s.sinks = model.arch.attn_sinks;
+  return s;
+}
+
+int rope_kind(model::RopeKind kind) {
+  switch (kind) {
+    case model::RopeKind::none: return kRopeNone;
+    case model::RopeKind::normal: return kRopeNormal;
+    case model::RopeKind::neox: return kRopeNeox;
+  }
+  return kRopeNone;
+}
+
+}  // namespace
+
+uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_ubatch) {
+  AttnShape s;
+  s.head_dim = model.hp.head_dim;
+  s.n_heads = model.hp.n_heads;
+  return attn_decode_workspace_bytes(s, 1);
+}
+
+AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, int sm_count) {
+  const auto& hp = model.hp;
+  AttentionConfig c;
+  c.scale = hp.attn_scale > 0 ? hp.attn_scale : 1.f / std::sqrt(float(hp.head_dim));
+  c.norm_eps = hp.rms_eps;
+  c.n_ctx = n_ctx;
+  c.n_ubatch = n_ubatch;
+  c.target.sm_count = sm_count;
+  const std::vector<float> factors = model.rope_freqs ? cpu::to_floats(*model.rope_freqs) : std::vector<float>{};
+  std::vector<double> tables;
+  std::map<std::vector<double>, int> seen;
+  for (const model::Layer& layer : model.layers) {
+    AttentionConfig::Layer l;
+    l.shape = layer_shape(model, layer);
+    attn_detail::check_shape(l.shape);
+    l.write.head_dim = hp.head_dim;
+    l.write.n_heads = hp.n_heads;
+    l.write.n_kv_heads = hp.n_kv_heads;
+    l.write.n_rot = hp.rope_dim > 0 ? hp.rope_dim : hp.head_dim;
+    l.write.rope = rope_kind(model.arch.rope);
+    l.write.qk_norm = model.arch.qk_norm;
+    RopeTable t = rope_table(model, layer, factors);
+    l.mscale = t.mscale;
+    auto [it, added] = seen.emplace(t.inv_freq, int(c.rope_offsets.size()));
+    if (added) {
+      c.rope_offsets.push_back(tables.size());
+      tables.insert(tables.end(), t.inv_freq.begin(), t.inv_freq.end());
+    }
+    l.rope_table = it->second;
+    c.layers.push_back(l);
+  }
+  if (!tables.empty()) {
+    c.rope_tables = DeviceBuffer(tables.size() * sizeof(double), "RoPE frequency tables");
+    c.rope_tables.upload(tables.data(), tables.size() * sizeof(double));
+  }
+  c.workspace = DeviceBuffer(attention_workspace_bytes(model, n_ctx, n_ubatch), "attention decode workspace");
+  return c;
+}
+
+int attention_graph_bucket(const AttentionConfig& config, int kv_len) {
+  // Split counts are powers of two <= 64: 7 bits each, per distinct window (at most two).
+  std::vector<int> windows;
+  int bucket = 0;
+  for (const auto& l : config.layers) {
+    if (std::find(windows.begin(), windows.end(), l.shape.window) != windows.end()) continue;
+    windows.push_back(l.shape.window);
+    bucket = bucket * 128 + attn_decode_splits(l.shape, kv_len, 1, config.target);
+  }
+  return bucket;
+}
+
+void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCache& kv, int layer,
+                     const AttentionLayerArgs& args, cudaStream_t stream) {
+  KILN_CHECK(layer >= 0 && layer < int(config.layers.size()), "attention: layer ", layer, " of ",
+             config.layers.size());
+  const AttentionConfig::Layer& l = config.layers[layer];
+  const int n = args.n_tokens;
+  KvWriteShape write = l.write;
+  write.in_f16 = args.qkv_f16;
+  const KvBatchView& batch = kv.batch();
+
+  if (const jit::Kernel* k = plan.next([&] { return kv_write_key(write); })) {
+    KILN_CHECK(batch.n_tokens == n, "attention: the KV cache was prepared for ", batch.n_tokens,
+               " tokens, the layer got ", n);
+    KvWriteParams p{};
+    p.qkv = args.qkv;
+    p.qkv_stride = (l.shape.n_heads + 2LL * l.shape.n_kv_heads) * l.shape.head_dim;
+    p.positions = args.positions;
+    p.token_seq = batch.token_seq;
+    p.page_table = batch.page_table;
+    p.max_pages = batch.max_pages;
+    p.q_norm = args.q_norm;
+    p.k_norm = args.k_norm;
+    p.norm_eps = config.norm_eps;
+    p.inv_freq = config.rope_tables.as<double>() + config.rope_offsets[l.rope_table];
+    p.rope_mscale = l.mscale;
+    p.q_out = args.q;
+    p.k_pool = kv.k_pool(layer);
+    p.v_pool = kv.v_pool(layer);
+    p.n_tokens = n;
+    kv_write_launch(*k, write, p, stream);
+  }
+
+  AttnArgs a;
+  a.q = args.q;
+  a.k_pool = kv.k_pool(layer);
+  a.v_pool = kv.v_pool(layer);
+  a.out = args.out;
+  a.sinks = args.sinks;
+  a.scale = config.scale;
+  a.batch = batch;
+  a.workspace = config.workspace.as<float>();
+  a.workspace_bytes = config.workspace.bytes();
+  if (n == 1) {  // decode (the single-sequence engine: one token is always a decode step)
+    const jit::Kernel* decode = plan.next([&] { return attn_decode_key(l.shape); });
+    const jit::Kernel* reduce = plan.next([&] { return attn_decode_reduce_key(l.shape); });
+    if (decode) {
+      int kv_len = 0;
+      for (int32_t len : kv.kv_lens()) kv_len = std::max(kv_len, int(len));
+      attn_decode_launch(*decode, *reduce, l.shape, a, attn_decode_splits(l.shape, kv_len, batch.n_seqs, config.target),
+                         stream);
+    }
+  } else {
+    const jit::Kernel* prefill = plan.next([&] { return attn_prefill_key(l.shape, n, 1, config.target); });
+    if (prefill) attn_prefill_launch(*prefill, l.shape, a, stream);
+  }
+}
+
+}  // namespace kiln::engine

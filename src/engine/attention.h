@@ -1,0 +1,292 @@
+#pragma once
+// Attention on the GPU: picks the kernels and their constants for a model's attention shapes and
+// launches them over the paged KV cache (engine/kv_cache.h).
+//   kv_write            q/k norm + RoPE, q -> f16, k/v -> cache       (kernels/kv_write.cuh)
+//   attn_prefill        flash attention, many query tokens per seq     (kernels/attn_prefill.cuh)
+//   attn_decode(+reduce) split-KV flash-decoding, one token per seq    (kernels/attn_decode.cuh)
+// The key builders are inline (header-only) so tests/jit can enumerate keys without the engine
+// library; launches and the per-layer plumbing live in attention.cpp.
+//
+// Keys: every kernel's key names its shape constants (head_dim, gqa, n_kv_heads, window,
+// page_size; 0 = dynamic in the generic build), variants (sinks, rope, ...) and tuning (warps,
+// stages). window = -1 means "no window" so that 0 can keep meaning "read it from the params".
+// The decode split count is not a constant: it is the launch's grid.x, chosen per step from
+// kv_len in power-of-two buckets (a CUDA graph is captured per bucket: attention_graph_bucket).
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "engine/device_buffer.h"
+#include "engine/kv_cache.h"
+#include "jit/kernel.h"
+#include "jit/key.h"
+#include "kernels/attn_params.h"
+#include "kernels/kv_write_params.h"
+#include "model/model.h"
+#include "plan/kernel_plan.h"
+#include "util/error.h"
+
+namespace kiln::engine {
+
+// What fixes the attention kernels of one layer.
+struct AttnShape {
+  int head_dim = 0;    // 64, 128 or 256 (keys and values)
+  int n_heads = 0;
+  int n_kv_heads = 0;  // n_heads / n_kv_heads = gqa, 1..8
+  int window = 0;      // sliding window in tokens (a query at p sees p-window+1 .. p), 0: none
+  bool sinks = false;  // per-head sink logits in the softmax denominator (gpt-oss)
+  int page_size = kKvPageSize;
+
+  int gqa() const { return n_kv_heads > 0 ? n_heads / n_kv_heads : 0; }
+};
+
+// The GPU the keys are for (keys must not depend on the machine that precompiles them).
+struct AttnTarget {
+  int sm_count = 132;  // H100 SXM
+};
+
+// Tuning overrides (benchmarks, tests): 0 = the heuristic's choice.
+struct AttnTuning {
+  int prefill_warps = 0;  // 4 or 8 (query rows per CTA: 16 per warp)
+  int decode_stages = 0;  // 2..8
+  int decode_splits = 0;  // force a split count (still capped by the workspace)
+};
+
+// Most decode splits (the workspace holds this many partials per head).
+constexpr int kAttnMaxSplits = 64;
+
+namespace attn_detail {
+
+inline void check_shape(const AttnShape& s) {
+  KILN_CHECK(s.head_dim == 64 || s.head_dim == 128 || s.head_dim == 256,
+             "attention: head_dim must be 64, 128 or 256, got ", s.head_dim);
+  KILN_CHECK(s.n_kv_heads >= 1 && s.n_heads >= s.n_kv_heads && s.n_heads % s.n_kv_heads == 0,
+             "attention: ", s.n_heads, " query heads cannot share ", s.n_kv_heads, " KV heads evenly");
+  KILN_CHECK(s.gqa() <= kAttnDecodeMaxGqa, "attention: ", s.gqa(), " query heads per KV head (", s.n_heads, "/",
+             s.n_kv_heads, "); the kernels take at most ", kAttnDecodeMaxGqa);
+  KILN_CHECK(s.window >= 0, "attention: negative sliding window ", s.window);
+  KILN_CHECK(s.page_size >= kAttnTileKeys && s.page_size % kAttnTileKeys == 0, "attention: page size ", s.page_size,
+             " must be a multiple of ", kAttnTileKeys);
+}
+
+inline jit::Constant shape_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::shape}; }
+inline jit::Constant variant_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::variant}; }
+inline jit::Constant tuning_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::tuning}; }
+
+// The shape constants shared by attn_prefill and attn_decode, in template order.
+inline std::vector<jit::Constant> shape_constants(const AttnShape& s) {
+  return {variant_const("head_dim", s.head_dim),  // never dynamic: it sizes register arrays
+          shape_const("gqa", s.gqa()),
+          shape_const("n_kv_heads", s.n_kv_heads),
+          shape_const("window", s.window > 0 ? s.window : -1),
+          shape_const("page_size", s.page_size),
+          variant_const("sinks", s.sinks)};
+}
+
+// Prefill warps: the one whose busiest SM processes the fewest query rows. CTAs are spread
+// round-robin, so the busiest SM runs ceil(ctas / sm_count) of them, each 16 x warps rows; ties
+// go to 8 warps (each K/V tile read from L2 serves twice the rows).
+inline int choose_prefill_warps(const AttnShape& s, int n_tokens, int n_seqs, const AttnTarget& target) {
+  const int rows_per_seq = (n_tokens + n_seqs - 1) / n_seqs * s.gqa();
+  auto busiest = [&](int warps) {
+    const int block_m = 16 * warps;
+    const long long ctas = static_cast<long long>((rows_per_seq + block_m - 1) / block_m) * s.n_kv_heads * n_seqs;
+    return (ctas + target.sm_count - 1) / target.sm_count * block_m;
+  };
+  return busiest(4) < busiest(8) ? 4 : 8;
+}
+
+// Decode pipeline depth: about 96 KB of K/V tiles in flight per CTA (two CTAs per SM up to
+// head_dim 128), 2..6 stages.
+inline int choose_decode_stages(int head_dim) {
+  const int stage_bytes = 2 * kAttnTileKeys * head_dim * 2;
+  return std::clamp(96 * 1024 / stage_bytes, 2, 6);
+}
+
+}  // namespace attn_detail
+
+// attn_prefill<head_dim, gqa, n_kv_heads, window, page_size, sinks, warps>. n_tokens: the token
+// count (bucket) the plan is made for, over n_seqs sequences.
+inline jit::KernelKey attn_prefill_key(const AttnShape& s, int n_tokens, int n_seqs = 1, const AttnTarget& target = {},
+                                       const AttnTuning& tuning = {}) {
+  using namespace attn_detail;
+  check_shape(s);
+  const int warps = tuning.prefill_warps ? tuning.prefill_warps : choose_prefill_warps(s, n_tokens, n_seqs, target);
+  KILN_CHECK(warps == 4 || warps == 8, "attn_prefill: warps must be 4 or 8, got ", warps);
+  jit::KernelKey key;
+  key.kernel = "attn_prefill";
+  key.file = "attn_prefill.cuh";
+  key.constants = shape_constants(s);
+  key.constants.push_back(tuning_const("warps", warps));
+  key.dynamic_smem_bytes = attn_prefill_smem_bytes(s.head_dim, warps);
+  return key;
+}
+
+// attn_decode<head_dim, gqa, n_kv_heads, window, page_size, sinks, stages>
+inline jit::KernelKey attn_decode_key(const AttnShape& s, const AttnTuning& tuning = {}) {
+  using namespace attn_detail;
+  check_shape(s);
+  const int stages = tuning.decode_stages ? tuning.decode_stages : choose_decode_stages(s.head_dim);
+  KILN_CHECK(stages >= 2 && stages <= 8, "attn_decode: stages must be 2..8, got ", stages);
+  jit::KernelKey key;
+  key.kernel = "attn_decode";
+  key.file = "attn_decode.cuh";
+  key.constants = shape_constants(s);
+  key.constants.push_back(tuning_const("stages", stages));
+  key.dynamic_smem_bytes = attn_decode_smem_bytes(s.head_dim, stages);
+  return key;
+}
+
+// attn_decode_reduce<head_dim, sinks>
+inline jit::KernelKey attn_decode_reduce_key(const AttnShape& s) {
+  using namespace attn_detail;
+  check_shape(s);
+  jit::KernelKey key;
+  key.kernel = "attn_decode_reduce";
+  key.file = "attn_decode.cuh";
+  key.constants = {variant_const("head_dim", s.head_dim), variant_const("sinks", s.sinks)};
+  return key;
+}
+
+// Split count of a decode step: about two CTAs per SM over (splits x kv heads x sequences),
+// at least two 64-key tiles per split, at most kAttnMaxSplits, rounded down to a power of two
+// (the buckets CUDA graphs are captured for). kv_len: the longest sequence's.
+inline int attn_decode_splits(const AttnShape& s, int kv_len, int n_seqs, const AttnTarget& target = {}) {
+  const int visible = s.window > 0 ? std::min(kv_len, s.window) : kv_len;
+  const int tiles = (visible + kAttnTileKeys - 1) / kAttnTileKeys + (s.window > 0 ? 1 : 0);
+  const int ctas_per_split = std::max(1, s.n_kv_heads * n_seqs);
+  const int want = (2 * target.sm_count + ctas_per_split - 1) / ctas_per_split;
+  const int most = std::clamp(std::min(want, tiles / 2), 1, kAttnMaxSplits);
+  int splits = 1;
+  while (splits * 2 <= most) splits *= 2;
+  return splits;
+}
+
+// kv_write<head_dim, n_heads, n_kv_heads, n_rot, page_size, rope, qk_norm, in_f16>
+struct KvWriteShape {
+  int head_dim = 0;
+  int n_heads = 0;
+  int n_kv_heads = 0;
+  int n_rot = 0;                 // 0: head_dim
+  int page_size = kKvPageSize;
+  int rope = kRopeNeox;          // kRopeNone / kRopeNormal / kRopeNeox
+  bool qk_norm = false;
+  bool in_f16 = false;           // the QKV rows are f16 (else f32)
+};
+
+inline jit::KernelKey kv_write_key(const KvWriteShape& s) {
+  using namespace attn_detail;
+  const int n_rot = s.n_rot ? s.n_rot : s.head_dim;
+  KILN_CHECK(s.head_dim >= 64 && s.head_dim <= 256 && s.head_dim % 64 == 0,
+             "kv_write: head_dim must be 64, 128, 192 or 256, got ", s.head_dim);
+  KILN_CHECK(n_rot % 2 == 0 && n_rot >= 2 && n_rot <= s.head_dim, "kv_write: n_rot ", n_rot,
+             " must be even and in 2..head_dim (", s.head_dim, ")");
+  KILN_CHECK(s.n_heads >= 1 && s.n_kv_heads >= 1, "kv_write: ", s.n_heads, " heads, ", s.n_kv_heads, " KV heads");
+  KILN_CHECK(s.rope == kRopeNone || s.rope == kRopeNormal || s.rope == kRopeNeox, "kv_write: unknown rope kind ",
+             s.rope);
+  jit::KernelKey key;
+  key.kernel = "kv_write";
+  key.file = "kv_write.cuh";
+  key.constants = {shape_const("head_dim", s.head_dim), shape_const("n_heads", s.n_heads),
+                   shape_const("n_kv_heads", s.n_kv_heads), shape_const("n_rot", n_rot),
+                   shape_const("page_size", s.page_size), variant_const("rope", s.rope),
+                   variant_const("qk_norm", s.qk_norm), variant_const("in_f16", s.in_f16)};
+  return key;
+}
+
+// ---- launches (attention.cpp) ------------------------------------------------------------------
+
+// One attention launch's data: device pointers and the batch (kv_cache.h).
+struct AttnArgs {
+  const void* q = nullptr;       // f16 [n_tokens][n_heads][head_dim]
+  const void* k_pool = nullptr;  // this layer's pools
+  const void* v_pool = nullptr;
+  void* out = nullptr;           // f16 [n_tokens][n_heads][head_dim]
+  const float* sinks = nullptr;  // [n_heads] when the shape has sinks
+  float scale = 0.f;             // softmax scale on q.k (sinks are not scaled)
+  KvBatchView batch;
+  float* workspace = nullptr;    // decode with splits: attn_decode_workspace_bytes(shape, n_seqs, splits)
+  uint64_t workspace_bytes = 0;
+};
+
+// Workspace of a decode over n_seqs sequences with up to max_splits splits.
+inline uint64_t attn_decode_workspace_bytes(const AttnShape& s, int n_seqs, int max_splits = kAttnMaxSplits) {
+  return uint64_t(n_seqs) * s.n_heads * max_splits * (s.head_dim + 2) * 4;
+}
+
+// Checks the arguments and launches `kernel` (from attn_prefill_key).
+void attn_prefill_launch(const jit::Kernel& kernel, const AttnShape& s, const AttnArgs& args, cudaStream_t stream);
+// Launches attn_decode with n_splits CTAs per (kv head, sequence), then the reduce when
+// n_splits > 1. Every sequence of args.batch must have exactly one query token.
+void attn_decode_launch(const jit::Kernel& decode, const jit::Kernel& reduce, const AttnShape& s, const AttnArgs& args,
+                        int n_splits, cudaStream_t stream);
+// Launches kv_write over n_tokens tokens (p filled by the caller, sizes from the shape).
+void kv_write_launch(const jit::Kernel& kernel, const KvWriteShape& s, KvWriteParams p, cudaStream_t stream);
+
+// Work of one attention call, for rooflines: flops of the two products over the keys each query
+// actually sees (causal, window), and the bytes a kernel must move (K/V of the visible keys once
+// per KV head and sequence, q and out once).
+double attn_flops(const AttnShape& s, int n_q, int kv_len);
+double attn_bytes(const AttnShape& s, int n_q, int kv_len);
+
+// Per-pair rotation frequencies of RoPE (theta_i = position * inv_freq[i], i < n_rot/2) and the
+// magnitude factor on cos/sin, with linear, llama3 (freq_factors) and YaRN scaling folded in as
+// cpu::rope_angles computes them.
+struct RopeTable {
+  std::vector<double> inv_freq;
+  float mscale = 1.f;
+};
+RopeTable rope_table(const model::Model& model, const model::Layer& layer, const std::vector<float>& freq_factors);
+
+// ---- the engine's per-layer attention ----------------------------------------------------------
+
+// Everything fixed for a model, a context size and a micro-batch: per-layer shapes, the RoPE
+// tables (device), the decode workspace.
+struct AttentionConfig {
+  struct Layer {
+    AttnShape shape;
+    KvWriteShape write;
+    int rope_table = 0;  // index into rope_offsets
+    float mscale = 1.f;
+  };
+  std::vector<Layer> layers;
+  float scale = 0.f;
+  float norm_eps = 1e-6f;
+  int n_ctx = 0;
+  int n_ubatch = 0;
+  AttnTarget target;
+  std::vector<size_t> rope_offsets;  // doubles into rope_tables, per distinct table
+  DeviceBuffer rope_tables;          // f64
+  DeviceBuffer workspace;            // decode partials for one sequence
+};
+
+// Bytes of the decode workspace for one sequence (the engine's memory budget).
+uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_ubatch);
+// Builds the config (uploads the RoPE tables, allocates the workspace).
+AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, int sm_count);
+// The decode-graph bucket of a step whose sequence ends at kv_len: one number per combination
+// of split counts of the model's layers (a graph captured for it replays correctly for every
+// kv_len with the same bucket).
+int attention_graph_bucket(const AttentionConfig& config, int kv_len);
+
+// One layer's attention inputs and outputs (device pointers).
+struct AttentionLayerArgs {
+  const void* qkv = nullptr;          // [n_tokens][(n_heads + 2 n_kv_heads) head_dim], bias added
+  const int32_t* positions = nullptr; // [n_tokens]
+  const float* q_norm = nullptr;      // [head_dim] with qk norm
+  const float* k_norm = nullptr;
+  void* q = nullptr;                  // scratch: f16 [n_tokens][n_heads][head_dim]
+  void* out = nullptr;                // f16 [n_tokens][n_heads][head_dim]
+  int n_tokens = 0;
+  const float* sinks = nullptr;       // [n_heads] when the layer has sinks
+  bool qkv_f16 = false;               // qkv rows are f16 (else f32)
+};
+
+// kv_write, then prefill (n_tokens > 1) or decode (n_tokens == 1) over the cache's current batch
+// (KvCache::prepare_step ran for this step). Records keys or launches, as `plan` says.
+void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCache& kv, int layer,
+                     const AttentionLayerArgs& args, cudaStream_t stream);
+
+}  // namespace kiln::engine

@@ -1,0 +1,226 @@
+#pragma once
+// Split-KV flash-decoding over the paged f16 KV cache: one query token per sequence.
+//
+// attn_decode: grid = (n_splits, n_kv_heads, n_seqs), 4 warps. A CTA takes the gqa query heads
+// of one KV head and one contiguous share of the sequence's visible 64-key tiles (the split
+// count is the grid's x; the share is computed from kv_len read on the device, so one CUDA graph
+// serves every length of its split bucket). K/V tiles stream through a STAGES-deep cp.async ring;
+// each warp takes 16 keys of a tile. The keys are the tensor cores' M side and the query heads
+// their N side (n8: gqa <= 8 heads, no padding to 16 rows):
+//   S^T[16 keys x 8 heads]  = K[16 x D] . Q^T          (A = K via ldmatrix, B = Q in registers)
+//   O^T[D x 8 heads]       += V^T[D x 16 keys] . P^T   (A = V via ldmatrix.trans, B = P^T via movmatrix)
+// with the online softmax per head (column) in log2 units. The 4 warps combine in shared memory;
+// with one split the CTA writes the normalized f16 output itself, else an unnormalized partial
+// (acc, max, sum) to the workspace and attn_decode_reduce combines the splits.
+//
+// Constants: HEAD_DIM (always compiled in, see attn_prefill.cuh), GQA, N_KV_HEADS, WINDOW (-1:
+// none), PAGE_SIZE: shape, 0 = from params. SINKS: variant. STAGES: tuning.
+#include "attn_common.cuh"
+
+template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int STAGES>
+__global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __grid_constant__ AttnParams p) {
+  using namespace kiln_attn;
+  using kiln_dev::f16_bits;
+  static_assert(HEAD_DIM == 64 || HEAD_DIM == 128 || HEAD_DIM == 256, "attn_decode: head_dim 64, 128 or 256");
+  static_assert(STAGES >= 2 && STAGES <= 8, "attn_decode: 2..8 stages");
+  constexpr int D = HEAD_DIM;
+  constexpr int WARPS = kAttnDecodeWarps;
+  constexpr int THREADS = WARPS * 32;
+  constexpr int BN = kAttnTileKeys;  // = 16 keys x 4 warps
+  constexpr int KSTEPS = D / 16;
+  constexpr int MTILES = D / 16;     // m16 tiles of O^T
+  constexpr int TILE_BYTES = BN * D * 2;
+  static_assert(BN == 16 * WARPS, "attn_decode: one 16-key slice per warp");
+
+  const int gqa = GQA ? GQA : p.gqa;
+  const int n_kv_heads = N_KV_HEADS ? N_KV_HEADS : p.n_kv_heads;
+  const int window = WINDOW ? (WINDOW < 0 ? 0 : WINDOW) : p.window;
+  const int page_size = PAGE_SIZE ? PAGE_SIZE : p.page_size;
+  const int n_heads = gqa * n_kv_heads;
+
+  const int split = blockIdx.x, n_splits = gridDim.x;
+  const int kv_head = blockIdx.y, seq = blockIdx.z;
+  const int token = p.q_start[seq];
+  const int kv_len = p.kv_len[seq];
+  const int k_lo = window ? max(0, kv_len - window) : 0;  // the query is at kv_len - 1
+  const int first_tile = k_lo / BN;
+  const int n_tiles = (kv_len + BN - 1) / BN - first_tile;
+  const int per_split = (n_tiles + n_splits - 1) / n_splits;
+  const int tile_begin = first_tile + split * per_split;
+  const int tile_end = min(first_tile + n_tiles, tile_begin + per_split);
+  const int* page_row = p.page_table + static_cast<long long>(seq) * p.max_pages;
+
+  extern __shared__ __align__(128) unsigned char smem[];
+  const u32 k_smem = smem_u32(smem);
+  const u32 v_smem = k_smem + STAGES * TILE_BYTES;
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;
+
+  const f16_bits* k_pool = static_cast<const f16_bits*>(p.k_pool);
+  const f16_bits* v_pool = static_cast<const f16_bits*>(p.v_pool);
+  auto load_tile = [&](int tile, int stage) {
+    if (tile < tile_end) {
+      load_kv_tile<D, THREADS>(k_smem + stage * TILE_BYTES, k_pool, page_row, tile * BN, kv_len, kv_head, n_kv_heads,
+                               page_size);
+      load_kv_tile<D, THREADS>(v_smem + stage * TILE_BYTES, v_pool, page_row, tile * BN, kv_len, kv_head, n_kv_heads,
+                               page_size);
+    }
+    cp_async_commit();  // empty groups keep the wait counts uniform
+  };
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s) load_tile(tile_begin + s, s);
+
+  // Q^T as the B operand: b0 = (dims 16kk + 2t, +1; head g), b1 = dims + 8. Heads >= gqa are 0.
+  u32 qb[KSTEPS][2];
+  {
+    const f16_bits* q = static_cast<const f16_bits*>(p.q) +
+                        (static_cast<long long>(token) * n_heads + kv_head * gqa + min(g, gqa - 1)) * D + 2 * t;
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; ++kk) {
+      qb[kk][0] = g < gqa ? *reinterpret_cast<const u32*>(q + kk * 16) : 0u;
+      qb[kk][1] = g < gqa ? *reinterpret_cast<const u32*>(q + kk * 16 + 8) : 0u;
+    }
+  }
+
+  // This thread's accumulator: O^T m-tile i holds (dim 16i + g, heads 2t, 2t+1) in [0], [1] and
+  // (dim 16i + g + 8, heads 2t, 2t+1) in [2], [3]; m, l per head column 2t + c.
+  float o[MTILES][4];
+#pragma unroll
+  for (int i = 0; i < MTILES; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+  float m[2] = {neg_inf(), neg_inf()}, l[2] = {0.f, 0.f};
+  const float scale = p.scale_log2;
+  // ldmatrix lanes: K as A (row-major 16 keys x 16 dims): key lane % 16, chunk + lane / 16.
+  // V^T as A via .trans: key (lane % 8) + 8 (lane / 16), chunk + (lane / 8) % 2.
+  const int ka_row = warp * 16 + lane % 16, ka_chunk = lane / 16;
+  const int va_row = warp * 16 + lane % 8 + 8 * (lane / 16), va_chunk = (lane / 8) % 2;
+
+  for (int tile = tile_begin; tile < tile_end; ++tile) {
+    const int i = tile - tile_begin;
+    cp_async_wait<STAGES - 2>();
+    __syncthreads();  // tile i is in; every warp is done with the stage the next load reuses
+    load_tile(tile + STAGES - 1, (i + STAGES - 1) % STAGES);
+    const u32 ks = k_smem + (i % STAGES) * TILE_BYTES, vs = v_smem + (i % STAGES) * TILE_BYTES;
+
+    float s[4] = {0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; ++kk) {
+      u32 a[4];
+      ldmatrix_x4(ks + tile_offset<D>(ka_row, 2 * kk + ka_chunk), a);
+      mma_16816(s, a, qb[kk][0], qb[kk][1]);
+    }
+    // Keys outside [k_lo, kv_len) (tile edges; zero-filled past kv_len) score -inf.
+    const int key0 = tile * BN + warp * 16 + g;
+    if (key0 < k_lo || key0 >= kv_len) s[0] = s[1] = neg_inf();
+    if (key0 + 8 < k_lo || key0 + 8 >= kv_len) s[2] = s[3] = neg_inf();
+
+    float m_use[2];
+#pragma unroll
+    for (int c = 0; c < 2; ++c) {  // head column 2t + c: scores s[c] (key g) and s[c + 2] (key g + 8)
+      float mx = fmaxf(s[c], s[c + 2]);
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 4));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 8));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 16));
+      const float m_new = fmaxf(m[c], mx * scale);
+      m_use[c] = m_new == neg_inf() ? 0.f : m_new;
+      const float alpha = ex2(m[c] - m_use[c]);
+      m[c] = m_new;
+      l[c] *= alpha;
+#pragma unroll
+      for (int j = 0; j < MTILES; ++j) {
+        o[j][c] *= alpha;
+        o[j][c + 2] *= alpha;
+      }
+    }
+    const float p0 = ex2(fmaf(s[0], scale, -m_use[0])), p1 = ex2(fmaf(s[1], scale, -m_use[1]));
+    const float p2 = ex2(fmaf(s[2], scale, -m_use[0])), p3 = ex2(fmaf(s[3], scale, -m_use[1]));
+    l[0] += p0 + p2;
+    l[1] += p1 + p3;
+    // P^T (keys x heads) in the C layout -> the B layout (keys 2t, 2t+1 / +8; head g): transpose
+    // each 8x8 half.
+    const u32 b0 = movmatrix_trans(pack_f16x2(p0, p1));
+    const u32 b1 = movmatrix_trans(pack_f16x2(p2, p3));
+#pragma unroll
+    for (int j = 0; j < MTILES; ++j) {
+      u32 a[4];
+      ldmatrix_x4_trans(vs + tile_offset<D>(va_row, 2 * j + va_chunk), a);
+      mma_16816(o[j], a, b0, b1);
+    }
+  }
+  cp_async_wait<0>();
+  __syncthreads();  // the stages become the combine scratch
+
+  // Per warp: l summed over its 16 keys (the 8 lanes of a column), then m, l and O^T to smem.
+  float* ml = reinterpret_cast<float*>(smem);           // [WARPS][8 heads][2]
+  float* acc = ml + WARPS * 16;                         // [WARPS][8 heads][D]
+#pragma unroll
+  for (int c = 0; c < 2; ++c) {
+    l[c] += __shfl_xor_sync(0xffffffffu, l[c], 4);
+    l[c] += __shfl_xor_sync(0xffffffffu, l[c], 8);
+    l[c] += __shfl_xor_sync(0xffffffffu, l[c], 16);
+    if (g == 0) {
+      ml[(warp * 8 + 2 * t + c) * 2] = m[c];
+      ml[(warp * 8 + 2 * t + c) * 2 + 1] = l[c];
+    }
+#pragma unroll
+    for (int j = 0; j < MTILES; ++j) {
+      acc[(warp * 8 + 2 * t + c) * D + 16 * j + g] = o[j][c];
+      acc[(warp * 8 + 2 * t + c) * D + 16 * j + g + 8] = o[j][c + 2];
+    }
+  }
+  __syncthreads();
+
+  const int max_splits = p.max_splits;
+  for (int i = threadIdx.x; i < gqa * D; i += THREADS) {
+    const int h = i / D, d = i % D;
+    float mx = neg_inf();
+#pragma unroll
+    for (int w = 0; w < WARPS; ++w) mx = fmaxf(mx, ml[(w * 8 + h) * 2]);
+    float sum = 0.f, value = 0.f;
+    if (mx != neg_inf()) {
+#pragma unroll
+      for (int w = 0; w < WARPS; ++w) {
+        const float weight = ex2(ml[(w * 8 + h) * 2] - mx);
+        sum += ml[(w * 8 + h) * 2 + 1] * weight;
+        value += acc[(w * 8 + h) * D + d] * weight;
+      }
+    }
+    const int head = kv_head * gqa + h;
+    if (n_splits == 1) {
+      if constexpr (SINKS) sum += ex2(p.sinks[head] * kLog2e - mx);
+      static_cast<f16_bits*>(p.out)[(static_cast<long long>(token) * n_heads + head) * D + d] =
+          kiln_dev::f32_to_f16(value / sum);
+    } else {
+      const long long slot = (static_cast<long long>(seq) * n_heads + head) * max_splits + split;
+      p.partial_o[slot * D + d] = value;
+      if (d == 0) {
+        p.partial_ml[slot * 2] = mx;
+        p.partial_ml[slot * 2 + 1] = sum;
+      }
+    }
+  }
+}
+
+// Combines the splits of attn_decode: grid = (n_heads, n_seqs), HEAD_DIM threads (one per dim).
+// A split that saw no keys has max -inf and weighs nothing.
+template <int HEAD_DIM, int SINKS>
+__global__ void __launch_bounds__(HEAD_DIM) attn_decode_reduce(const __grid_constant__ AttnParams p) {
+  using namespace kiln_attn;
+  const int head = blockIdx.x, n_heads = gridDim.x, seq = blockIdx.y, d = threadIdx.x;
+  const long long first = (static_cast<long long>(seq) * n_heads + head) * p.max_splits;
+  const int n_splits = p.n_splits;
+  float mx = neg_inf();
+  for (int i = 0; i < n_splits; ++i) mx = fmaxf(mx, p.partial_ml[(first + i) * 2]);
+  float sum = 0.f, value = 0.f;
+  for (int i = 0; i < n_splits; ++i) {
+    const float m_i = p.partial_ml[(first + i) * 2];
+    if (m_i == neg_inf()) continue;
+    const float weight = ex2(m_i - mx);
+    sum += p.partial_ml[(first + i) * 2 + 1] * weight;
+    value += p.partial_o[(first + i) * HEAD_DIM + d] * weight;
+  }
+  if constexpr (SINKS) sum += ex2(p.sinks[head] * kLog2e - mx);
+  const int token = p.q_start[seq];
+  static_cast<kiln_dev::f16_bits*>(p.out)[(static_cast<long long>(token) * n_heads + head) * HEAD_DIM + d] =
+      kiln_dev::f32_to_f16(value / sum);
+}

@@ -1,0 +1,57 @@
+#pragma once
+// Arguments of the attention kernels: attn_prefill.cuh (flash attention over many query tokens),
+// attn_decode.cuh (split-KV flash-decoding of one token per sequence, and its reduce). Included
+// by the host (which fills it) and by the kernels (NVRTC): plain data only.
+//
+// The KV cache is paged (engine/kv_cache.h). Per layer, K and V each live in a pool
+//   f16 pool[n_pages][n_kv_heads][page_size][head_dim]
+// and sequence s owns page_table[s][0 .. max_pages): token t of s is in page
+// page_table[s][t / page_size], slot t % page_size. One page of one head is one contiguous
+// page_size x head_dim block: a 64-key tile of the kernels is one 16 B-aligned stretch of memory.
+//
+// A batch is varlen: sequence s has the query rows [q_start[s], q_start[s+1]) of q and out and a
+// KV length kv_len[s] that already includes its new tokens, whose positions are
+// kv_len[s] - n_q .. kv_len[s] - 1. Query head h reads KV head h / gqa.
+
+// Keys per K/V tile in both kernels; page_size must be a multiple of it.
+constexpr int kAttnTileKeys = 64;
+// Query heads per KV head the decode kernel handles (one n8 tile of the tensor cores).
+constexpr int kAttnDecodeMaxGqa = 8;
+// Threads of attn_decode (4 warps of 16 keys: one tile per pipeline stage).
+constexpr int kAttnDecodeWarps = 4;
+
+struct AttnParams {
+  const void* q;          // f16 [n_tokens][n_heads][head_dim]
+  const void* k_pool;     // f16 [n_pages][n_kv_heads][page_size][head_dim], this layer's
+  const void* v_pool;     // same layout
+  void* out;              // f16 [n_tokens][n_heads][head_dim]
+  const int* q_start;     // [n_seqs + 1]: query rows of sequence s are q_start[s] .. q_start[s+1]-1
+  const int* kv_len;      // [n_seqs]
+  const int* page_table;  // [n_seqs][max_pages]
+  const float* sinks;     // [n_heads] logits added to the softmax denominator (key sinks=1), else null
+  float* partial_o;       // decode with splits: f32 [n_seqs][n_heads][max_splits][head_dim]
+  float* partial_ml;      // decode with splits: f32 [n_seqs][n_heads][max_splits][2] (max, sum), log2 units
+  int max_pages;          // row length of page_table
+  int max_splits;         // decode workspace: splits it has room for
+  int n_splits;           // decode: gridDim.x of the decode launch (read by the reduce)
+  float scale_log2;       // softmax scale * log2(e): scores are kept in log2 units
+  // Read only where the key's constant is 0 (generic build):
+  int gqa;                // n_heads / n_kv_heads
+  int n_kv_heads;
+  int window;             // sliding window in tokens, 0: none (a query at p sees p-window+1 .. p)
+  int page_size;          // tokens per page, a multiple of kAttnTileKeys
+};
+
+// Dynamic shared memory of attn_prefill: the Q tile (16 rows per warp) and two stages of a K and
+// a V tile, all f16.
+constexpr int attn_prefill_smem_bytes(int head_dim, int warps) {
+  return (warps * 16 * head_dim + 2 * 2 * kAttnTileKeys * head_dim) * 2;
+}
+
+// Dynamic shared memory of attn_decode: `stages` K and V tiles; the cross-warp combine at the
+// end reuses them (per warp: m, l of 8 heads and an 8 x head_dim f32 accumulator).
+constexpr int attn_decode_smem_bytes(int head_dim, int stages) {
+  return stages * 2 * kAttnTileKeys * head_dim * 2 > kAttnDecodeWarps * (8 * head_dim + 16) * 4
+             ? stages * 2 * kAttnTileKeys * head_dim * 2
+             : kAttnDecodeWarps * (8 * head_dim + 16) * 4;
+}

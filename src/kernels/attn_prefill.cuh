@@ -1,0 +1,260 @@
+#pragma once
+// Flash attention (FlashAttention-2 schedule) over the paged f16 KV cache, for many query tokens
+// per sequence: causal, optional sliding window, optional sinks, GQA.
+//
+// Work split: one CTA = one KV head x BLOCK_M = 16 * WARPS query rows of one sequence, where the
+// rows are the (token, head) pairs of the gqa query heads sharing that KV head, token-major
+// (row r: token r / gqa, head kv_head * gqa + r % gqa). Every K/V tile is read once for all of
+// them. grid = (row tiles of the longest sequence, n_kv_heads, n_seqs); the last row tiles, which
+// see the most keys under the causal mask, are started first.
+// Per CTA: Q tile -> shared memory (-> registers when head_dim <= 128); then over 64-key tiles
+// (cp.async, two stages): S = Q K^T on mma.sync m16n8k16, mask only on tiles that cross the
+// causal or window edge, online softmax in registers (log2 units), O += P V. Tiles wholly before
+// the window or after the last row's position are skipped.
+//
+// Constants (template order): HEAD_DIM (64/128/256; always compiled in, see below), GQA,
+// N_KV_HEADS, WINDOW (-1: none, > 0: window), PAGE_SIZE: shape constants, 0 = read from params
+// (the generic build). SINKS (0/1): variant. WARPS: tuning (4 or 8).
+// Why head_dim is never dynamic: it sizes the register arrays (Q fragments, S, the O
+// accumulator: 16 x head_dim per warp). A run-time head_dim would need arrays for the largest
+// (256), 4x the registers of a 64-dim head, and spills; every hand-written library (FA2/3,
+// llama.cpp) instantiates per head size too. So the generic build keeps it and makes dynamic
+// what a library would: GQA ratio, head counts, window, page size.
+#include "attn_common.cuh"
+
+template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int WARPS>
+__global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_constant__ AttnParams p) {
+  using namespace kiln_attn;
+  using kiln_dev::f16_bits;
+  static_assert(HEAD_DIM == 64 || HEAD_DIM == 128 || HEAD_DIM == 256, "attn_prefill: head_dim 64, 128 or 256");
+  static_assert(WARPS == 4 || WARPS == 8, "attn_prefill: 4 or 8 warps");
+  constexpr int D = HEAD_DIM;
+  constexpr int THREADS = WARPS * 32;
+  constexpr int BLOCK_M = WARPS * 16;
+  constexpr int BN = kAttnTileKeys;
+  constexpr int CHUNKS = D / 8;           // 16-byte chunks per row
+  constexpr int KSTEPS = D / 16;          // k16 steps of Q K^T
+  constexpr int OTILES = D / 8;           // n8 tiles of the O accumulator
+  constexpr int STILES = BN / 8;          // n8 tiles of S
+  constexpr bool Q_IN_REGS = D <= 128;    // 256: 64 more registers would spill; re-read from smem
+  constexpr int TILE_BYTES = BN * D * 2;
+
+  const int gqa = GQA ? GQA : p.gqa;
+  const int n_kv_heads = N_KV_HEADS ? N_KV_HEADS : p.n_kv_heads;
+  const int window = WINDOW ? (WINDOW < 0 ? 0 : WINDOW) : p.window;
+  const int page_size = PAGE_SIZE ? PAGE_SIZE : p.page_size;
+  const int n_heads = gqa * n_kv_heads;
+
+  const int seq = blockIdx.z, kv_head = blockIdx.y;
+  const int q_begin = p.q_start[seq];
+  const int n_q = p.q_start[seq + 1] - q_begin;
+  const int n_rows = n_q * gqa;
+  const int r0 = (gridDim.x - 1 - blockIdx.x) * BLOCK_M;
+  if (r0 >= n_rows) return;
+  const int kv_len = p.kv_len[seq];
+  const int pos0 = kv_len - n_q;  // position of the sequence's first new token
+  const int* page_row = p.page_table + static_cast<long long>(seq) * p.max_pages;
+
+  extern __shared__ __align__(128) unsigned char smem[];
+  const u32 q_smem = smem_u32(smem);
+  const u32 k_smem = q_smem + BLOCK_M * D * 2;  // 2 stages
+  const u32 v_smem = k_smem + 2 * TILE_BYTES;   // 2 stages
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, t = lane % 4;  // mma fragment coordinates: row group, thread in quad
+
+  // Key range of the whole tile: from the first row's window start to the last row's position.
+  const int row_last = min(r0 + BLOCK_M, n_rows) - 1;
+  const int pos_first = pos0 + r0 / gqa, pos_last = pos0 + row_last / gqa;
+  const int k_lo = window ? max(0, pos_first - window + 1) : 0;
+  const int tile_begin = k_lo / BN, tile_end = (pos_last + 1 + BN - 1) / BN;
+
+  // Q tile (padding rows past n_rows read nothing and are zero).
+  const f16_bits* q = static_cast<const f16_bits*>(p.q);
+#pragma unroll
+  for (int it = 0; it < BLOCK_M * CHUNKS / THREADS; ++it) {
+    const int i = it * THREADS + threadIdx.x;
+    const int row = i / CHUNKS, chunk = i % CHUNKS;
+    const int r = r0 + row;
+    const bool valid = r < n_rows;
+    const int token = r / gqa, head = kv_head * gqa + r % gqa;
+    const f16_bits* src = q + (static_cast<long long>(q_begin + token) * n_heads + head) * D + chunk * 8;
+    cp_async_16(q_smem + tile_offset<D>(row, chunk), valid ? src : q, valid ? 16 : 0);
+  }
+  const f16_bits* k_pool = static_cast<const f16_bits*>(p.k_pool);
+  const f16_bits* v_pool = static_cast<const f16_bits*>(p.v_pool);
+  auto load_tile = [&](int tile, int stage) {
+    load_kv_tile<D, THREADS>(k_smem + stage * TILE_BYTES, k_pool, page_row, tile * BN, kv_len, kv_head, n_kv_heads,
+                             page_size);
+    load_kv_tile<D, THREADS>(v_smem + stage * TILE_BYTES, v_pool, page_row, tile * BN, kv_len, kv_head, n_kv_heads,
+                             page_size);
+  };
+  load_tile(tile_begin, 0);
+  cp_async_commit();
+
+  // Positions of this thread's two rows (g and g + 8 of the warp's 16); padding rows take the
+  // last row's, so they see keys and stay finite (never stored).
+  int row_pos[2];
+#pragma unroll
+  for (int h = 0; h < 2; ++h) row_pos[h] = pos0 + min(r0 + warp * 16 + g + 8 * h, n_rows - 1) / gqa;
+
+  // ldmatrix lane addressing (see the fragment layouts of mma.m16n8k16):
+  //   A (Q, row-major 16x16):     lane -> row lane % 16, chunk + lane / 16
+  //   B (K, "col" = K rows):      lane -> key (lane % 8) + 8 (lane / 16), chunk + (lane / 8) % 2
+  //   B (V, row-major, .trans):   lane -> key (lane % 8) + 8 ((lane / 8) % 2), chunk + lane / 16
+  const int a_row = warp * 16 + lane % 16, a_chunk = lane / 16;
+  const int kb_row = lane % 8 + 8 * (lane / 16), kb_chunk = (lane / 8) % 2;
+  const int vb_row = lane % 8 + 8 * ((lane / 8) % 2), vb_chunk = lane / 16;
+
+  u32 qf[Q_IN_REGS ? KSTEPS : 1][4];
+  if constexpr (Q_IN_REGS) {
+    cp_async_wait<0>();
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; ++kk) ldmatrix_x4(q_smem + tile_offset<D>(a_row, 2 * kk + a_chunk), qf[kk]);
+  }
+
+  float o[OTILES][4];
+#pragma unroll
+  for (int i = 0; i < OTILES; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+  float m[2] = {neg_inf(), neg_inf()};  // running max of the scaled scores (log2 units)
+  float l[2] = {0.f, 0.f};              // this thread's part of the running denominator
+  const float scale = p.scale_log2;
+
+  for (int tile = tile_begin; tile < tile_end; ++tile) {
+    const int stage = (tile - tile_begin) & 1;
+    if (tile + 1 < tile_end) {
+      load_tile(tile + 1, stage ^ 1);
+      cp_async_commit();
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();
+    const u32 ks = k_smem + stage * TILE_BYTES, vs = v_smem + stage * TILE_BYTES;
+
+    // S = Q K^T (16 rows x 64 keys per warp).
+    float s[STILES][4];
+#pragma unroll
+    for (int i = 0; i < STILES; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; ++kk) {
+      u32 a[4];
+      if constexpr (Q_IN_REGS) {
+#pragma unroll
+        for (int i = 0; i < 4; ++i) a[i] = qf[kk][i];
+      } else {
+        ldmatrix_x4(q_smem + tile_offset<D>(a_row, 2 * kk + a_chunk), a);
+      }
+#pragma unroll
+      for (int nn = 0; nn < STILES / 2; ++nn) {
+        u32 b[4];
+        ldmatrix_x4(ks + tile_offset<D>(nn * 16 + kb_row, 2 * kk + kb_chunk), b);
+        mma_16816(s[2 * nn], a, b[0], b[1]);
+        mma_16816(s[2 * nn + 1], a, b[2], b[3]);
+      }
+    }
+
+    // Mask only where the tile crosses an edge of some row's visible range: keys after the
+    // first row's position (causal; this also covers keys >= kv_len) or before the last row's
+    // window start.
+    const int k0 = tile * BN;
+    const bool edge = k0 + BN - 1 > pos_first || (window && k0 <= pos_last - window);
+    if (edge) {
+#pragma unroll
+      for (int nt = 0; nt < STILES; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int key = k0 + nt * 8 + 2 * t + (e & 1);
+          const int pos = row_pos[e >> 1];
+          if (key > pos || (window && pos - key >= window)) s[nt][e] = neg_inf();
+        }
+    }
+
+    // Online softmax: each thread holds rows g (h = 0) and g + 8 (h = 1); a row's 64 scores are
+    // spread over the 4 threads of a quad.
+    float m_use[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float mx = neg_inf();
+#pragma unroll
+      for (int nt = 0; nt < STILES; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * h], s[nt][2 * h + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float m_new = fmaxf(m[h], mx * scale);
+      m_use[h] = m_new == neg_inf() ? 0.f : m_new;  // a row with nothing visible yet stays at 0
+      const float alpha = ex2(m[h] - m_use[h]);
+      m[h] = m_new;
+      l[h] *= alpha;
+#pragma unroll
+      for (int i = 0; i < OTILES; ++i) {
+        o[i][2 * h] *= alpha;
+        o[i][2 * h + 1] *= alpha;
+      }
+    }
+    // P = 2^(s * scale - m), packed to f16 as the A fragments of P V.
+    u32 pa[BN / 16][4];
+#pragma unroll
+    for (int nt = 0; nt < STILES; ++nt) {
+      const float p0 = ex2(fmaf(s[nt][0], scale, -m_use[0])), p1 = ex2(fmaf(s[nt][1], scale, -m_use[0]));
+      const float p2 = ex2(fmaf(s[nt][2], scale, -m_use[1])), p3 = ex2(fmaf(s[nt][3], scale, -m_use[1]));
+      l[0] += p0 + p1;
+      l[1] += p2 + p3;
+      pa[nt / 2][(nt % 2) * 2 + 0] = pack_f16x2(p0, p1);
+      pa[nt / 2][(nt % 2) * 2 + 1] = pack_f16x2(p2, p3);
+    }
+
+    // O += P V.
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk) {
+#pragma unroll
+      for (int dd = 0; dd < OTILES / 2; ++dd) {
+        u32 b[4];
+        ldmatrix_x4_trans(vs + tile_offset<D>(kk * 16 + vb_row, 2 * dd + vb_chunk), b);
+        mma_16816(o[2 * dd], pa[kk], b[0], b[1]);
+        mma_16816(o[2 * dd + 1], pa[kk], b[2], b[3]);
+      }
+    }
+    __syncthreads();  // the next iteration's load overwrites this stage
+  }
+
+  // Finish the denominators (quad sum; sinks join here, in log2 units), normalize, and stage
+  // the warp's 16 rows in its own rows of the Q tile for 16-byte stores.
+  float inv_l[2];
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    float sum = l[h];
+    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+    if constexpr (SINKS) {
+      const int r = min(r0 + warp * 16 + g + 8 * h, n_rows - 1);
+      sum += ex2(p.sinks[kv_head * gqa + r % gqa] * kLog2e - m[h]);
+    }
+    inv_l[h] = 1.f / sum;
+  }
+  __syncwarp();
+#pragma unroll
+  for (int i = 0; i < OTILES; ++i)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int row = warp * 16 + g + 8 * h;
+      const u32 addr = q_smem + tile_offset<D>(row, i) + t * 4;
+      const u32 v = pack_f16x2(o[i][2 * h] * inv_l[h], o[i][2 * h + 1] * inv_l[h]);
+      asm volatile("st.shared.u32 [%0], %1;" ::"r"(addr), "r"(v) : "memory");
+    }
+  __syncwarp();
+  f16_bits* out = static_cast<f16_bits*>(p.out);
+#pragma unroll
+  for (int it = 0; it < 16 * CHUNKS / 32; ++it) {
+    const int i = it * 32 + lane;
+    const int row = i / CHUNKS, chunk = i % CHUNKS;
+    const int r = r0 + warp * 16 + row;
+    if (r >= n_rows) continue;
+    const int token = r / gqa, head = kv_head * gqa + r % gqa;
+    uint4 v;
+    asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+                 : "r"(q_smem + tile_offset<D>(warp * 16 + row, chunk)));
+    *reinterpret_cast<uint4*>(out + (static_cast<long long>(q_begin + token) * n_heads + head) * D + chunk * 8) = v;
+  }
+}
