@@ -125,23 +125,9 @@ Json split(const std::string& s, const Value& sep, std::int64_t maxsplit) {
   return parts;
 }
 
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&#34;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::int64_t length(const Value& v) {
   if (v.is_undefined()) return 0;
+  if (v.is_generator()) throw TemplateError("object of type 'generator' has no len(); add |list first");
   if (is_string(v)) return std::int64_t(code_point_starts(str_ref(v)).size()) - 1;
   if (v.is_data() && (v.json().is_array() || v.json().is_object())) return std::int64_t(v.json().size());
   throw TemplateError(cat("object of type '", type_name(v), "' has no len()"));
@@ -171,7 +157,7 @@ Value select(const Value& seq, const Args& args, std::size_t test_at, bool keep,
   if (by_attr && (args.positional.empty() || !is_string(args.positional[0])))
     throw TemplateError("selectattr/rejectattr need an attribute name");
   Json out = Json::array();
-  for (const Value& item : iterate(seq)) {
+  for (const Value& item : truthy(seq) ? iterate(seq) : std::vector<Value>{}) {  // Jinja skips falsy input
     Value subject = by_attr ? attr_path(item, str_ref(args.positional[0])) : item;
     bool pass;
     if (args.positional.size() > test_at) {
@@ -184,14 +170,14 @@ Value select(const Value& seq, const Args& args, std::size_t test_at, bool keep,
     }
     if (pass == keep) out.push_back(item.json());
   }
-  return Value(std::move(out)).add_tuple_levels(seq.tuple_levels() & ~1u);
+  return Value(std::move(out)).add_tuple_levels(seq.tuple_levels() & ~1u).as_generator();
 }
 
 Value map_filter(const Value& seq, const Args& args) {
   Json out = Json::array();
   std::uint32_t levels = 0;
   auto attribute = std::find_if(args.keyword.begin(), args.keyword.end(), [](auto& kw) { return kw.first == "attribute"; });
-  for (const Value& item : iterate(seq)) {
+  for (const Value& item : truthy(seq) ? iterate(seq) : std::vector<Value>{}) {  // Jinja skips falsy input
     Value result;
     if (attribute != args.keyword.end()) {
       result = attr_path(item, need_string(attribute->second, "map attribute"));
@@ -203,15 +189,48 @@ Value map_filter(const Value& seq, const Args& args) {
       if (!is_filter(filter)) throw TemplateError(cat("unknown filter '", filter, "'"));
       result = apply_filter(filter, item, Args{{args.positional.begin() + 1, args.positional.end()}, args.keyword});
     }
+    if (!result.is_data() || result.is_generator() || result.is_markup())
+      throw TemplateError(cat("map produced a ", type_name(result), ", which this value model cannot hold in a list"));
     out.push_back(result.json());
     levels |= result.tuple_levels() << 1;
   }
-  return Value(std::move(out)).add_tuple_levels(levels);
+  return Value(std::move(out)).add_tuple_levels(levels).as_generator();
+}
+
+// Jinja's sort/unique key: strings compare lowercased unless case_sensitive.
+Value sort_key(const Value& v, bool case_sensitive) {
+  return !case_sensitive && is_string(v) ? Value(Json(lower(str_ref(v)))) : v;
+}
+
+Value dictsort(const Value& v, const Args& args) {
+  auto p = bind_args("dictsort", args, {"case_sensitive", "by", "reverse"});
+  if (!v.is_data() || !v.json().is_object()) throw TemplateError(cat("dictsort needs a dict, got ", type_name(v)));
+  bool by_value = given(p[1]) && to_str(p[1]) == "value", reverse = given(p[2]) && truthy(p[2]);
+  std::vector<std::pair<Value, Value>> items;  // (key, value)
+  for (auto it = v.json().begin(); it != v.json().end(); ++it) items.emplace_back(Value(Json(it.key())), v.element(*it));
+  auto key = [&](const std::pair<Value, Value>& kv) { return sort_key(by_value ? kv.second : kv.first, truthy(p[0])); };
+  std::stable_sort(items.begin(), items.end(), [&](auto& a, auto& b) { return compare(key(a), key(b)) * (reverse ? -1 : 1) < 0; });
+  Json out = Json::array();
+  for (const auto& [k, value] : items) out.push_back(Json::array({k.json(), value.json()}));
+  return Value(std::move(out)).add_tuple_levels(2);
+}
+
+Value unique(const Value& v, const Args& args) {
+  auto p = bind_args("unique", args, {"case_sensitive", "attribute"});
+  std::vector<Value> seen;
+  Json out = Json::array();
+  for (const Value& item : iterate(v)) {
+    Value key = sort_key(given(p[1]) ? attr_path(item, to_str(p[1])) : item, truthy(p[0]));
+    if (std::any_of(seen.begin(), seen.end(), [&](const Value& s) { return equals(s, key); })) continue;
+    seen.push_back(key);
+    out.push_back(item.json());
+  }
+  return Value(std::move(out)).add_tuple_levels(v.tuple_levels() & ~1u).as_generator();
 }
 
 Value tojson(const Value& v, const Args& args) {
   auto p = bind_args("tojson", args, {"indent", "ensure_ascii", "separators", "sort_keys"});
-  if (!v.is_data()) throw TemplateError(cat("Object of type ", type_name(v), " is not JSON serializable"));
+  if (!v.is_data() || v.is_generator()) throw TemplateError(cat("Object of type ", type_name(v), " is not JSON serializable"));
   JsonStyle style;
   if (given(p[0]) && !is_none(p[0])) style.indent = int(to_int(p[0], "tojson indent"));
   style.ensure_ascii = given(p[1]) && truthy(p[1]);
@@ -256,31 +275,42 @@ Value default_filter(const Value& v, const Args& args) {
   return use_default ? (given(p[0]) ? p[0] : Value(Json(""))) : v;
 }
 
+Value escape_filter(const Value& v, const Args& args) {
+  bind_args("escape", args, {});
+  return v.is_markup() ? v : Value(Json(html_escape(to_str(v)))).as_markup();  // never escapes twice
+}
+
 using Filter = std::function<Value(const Value&, const Args&)>;
 
-Value string_filter(const Value& v, const Args& args, const char* name, std::string (*f)(const std::string&)) {
+// A str filter; `keeps_markup`: markupsafe's Markup returns Markup from this method.
+Value string_filter(const Value& v, const Args& args, const char* name, std::string (*f)(const std::string&),
+                    bool keeps_markup) {
   bind_args(name, args, {});
-  return Value(Json(f(to_str(v))));
+  return Value(Json(f(to_str(v)))).as_markup(keeps_markup && v.is_markup());
 }
 
 const std::map<std::string, Filter, std::less<>>& filters() {
   static const std::map<std::string, Filter, std::less<>> table = {
       {"trim", [](const Value& v, const Args& a) {
          auto p = bind_args("trim", a, {"chars"});
-         return Value(Json(strip(to_str(v), p[0], true, true)));
+         if (v.is_markup() && given(p[0])) throw TemplateError("trim(chars) on |safe text is not supported");
+         return Value(Json(strip(to_str(v), p[0], true, true))).as_markup(v.is_markup());
        }},
       {"length", [](const Value& v, const Args& a) { return bind_args("length", a, {}), Value(Json(length(v))); }},
       {"count", [](const Value& v, const Args& a) { return bind_args("count", a, {}), Value(Json(length(v))); }},
-      {"upper", [](const Value& v, const Args& a) { return string_filter(v, a, "upper", upper); }},
-      {"lower", [](const Value& v, const Args& a) { return string_filter(v, a, "lower", lower); }},
-      {"capitalize", [](const Value& v, const Args& a) { return string_filter(v, a, "capitalize", capitalize); }},
-      {"title", [](const Value& v, const Args& a) { return string_filter(v, a, "title", title_filter); }},
-      {"escape", [](const Value& v, const Args& a) { return string_filter(v, a, "escape", html_escape); }},
-      {"e", [](const Value& v, const Args& a) { return string_filter(v, a, "e", html_escape); }},
+      {"upper", [](const Value& v, const Args& a) { return string_filter(v, a, "upper", upper, true); }},
+      {"lower", [](const Value& v, const Args& a) { return string_filter(v, a, "lower", lower, true); }},
+      {"capitalize", [](const Value& v, const Args& a) { return string_filter(v, a, "capitalize", capitalize, true); }},
+      {"title", [](const Value& v, const Args& a) { return string_filter(v, a, "title", title_filter, false); }},
+      {"escape", escape_filter},
+      {"e", escape_filter},
       {"string", [](const Value& v, const Args& a) {
-         return string_filter(v, a, "string", [](const std::string& s) { return s; });
+         return string_filter(v, a, "string", [](const std::string& s) { return s; }, true);
        }},
-      {"safe", [](const Value& v, const Args& a) { return bind_args("safe", a, {}), v; }},
+      {"safe", [](const Value& v, const Args& a) {
+         bind_args("safe", a, {});
+         return Value(Json(to_str(v))).as_markup();
+       }},
       {"tojson", tojson},
       {"int", [](const Value& v, const Args& a) { return to_number(v, a, true); }},
       {"float", [](const Value& v, const Args& a) { return to_number(v, a, false); }},
@@ -297,6 +327,7 @@ const std::map<std::string, Filter, std::less<>>& filters() {
        }},
       {"last", [](const Value& v, const Args& a) {
          bind_args("last", a, {});
+         if (v.is_generator()) throw TemplateError("last of a generator: add |list first");
          std::vector<Value> items = iterate(v);
          return items.empty() ? Value::undefined("last item") : items.back();
        }},
@@ -322,6 +353,8 @@ const std::map<std::string, Filter, std::less<>>& filters() {
       {"selectattr", [](const Value& v, const Args& a) { return select(v, a, 1, true, true); }},
       {"rejectattr", [](const Value& v, const Args& a) { return select(v, a, 1, false, true); }},
       {"map", map_filter},
+      {"dictsort", dictsort},
+      {"unique", unique},
   };
   return table;
 }
@@ -362,6 +395,7 @@ const std::map<std::string, Test, std::less<>>& tests() {
          return v.is_undefined() || (v.is_data() && (v.json().is_string() || v.json().is_structured()));
        }},
       {"sequence", [](const Value& v, auto&) {
+         if (v.is_generator()) return false;
          return v.is_undefined() || (v.is_data() && (v.json().is_string() || v.json().is_structured()));
        }},
       {"callable", [](const Value& v, auto&) {
@@ -484,6 +518,15 @@ bool apply_test(const std::string& name, const Value& operand, const Args& args)
 
 Value call_method(const Value& object, const std::string& method, const Args& args) {
   if (object.is_undefined()) throw TemplateError(cat("'", object.name(), "' is undefined"));
+  if (is_string(object) && object.is_markup()) {  // markupsafe escapes some methods' arguments
+    static const Params kSafe = {"strip", "lstrip", "rstrip", "upper", "lower", "title", "capitalize",
+                                 "startswith", "endswith", "find", "count"};
+    if (std::find(kSafe.begin(), kSafe.end(), method) == kSafe.end() ||
+        (!args.positional.empty() && method.find("strip") != std::string::npos))
+      throw TemplateError(cat("method '", method, "' on |safe text is not supported"));
+    return string_method(str_ref(object), method, args).as_markup(method != "startswith" && method != "endswith" &&
+                                                                   method != "find" && method != "count");
+  }
   if (is_string(object)) return string_method(str_ref(object), method, args);
   if (object.is_data() && object.json().is_object()) {
     const Json& d = object.json();
@@ -528,6 +571,7 @@ Value get_attr(const Value& object, const std::string& name) {
 
 Value get_item(const Value& object, const Value& key) {
   if (object.is_undefined()) throw TemplateError(cat("'", object.name(), "' is undefined"));
+  if (object.is_generator()) return Value::undefined("item");  // generators cannot be indexed
   if (object.kind() == Value::Kind::Namespace && is_string(key)) return get_attr(object, str_ref(key));
   if (!object.is_data() || !key.is_data()) return Value::undefined("item");
   const Json& j = object.json();
@@ -548,12 +592,13 @@ Value get_item(const Value& object, const Value& key) {
   std::int64_t n = std::int64_t(starts.size()) - 1;
   if (i < 0) i += n;
   if (i < 0 || i >= n) return Value::undefined("item");
-  return Value(Json(s.substr(starts[i], starts[i + 1] - starts[i])));
+  return Value(Json(s.substr(starts[i], starts[i + 1] - starts[i]))).as_markup(object.is_markup());
 }
 
 Value get_slice(const Value& object, const Value& start_v, const Value& stop_v, const Value& step_v) {
   if (object.is_undefined()) throw TemplateError(cat("'", object.name(), "' is undefined"));
-  if (!object.is_data() || !(object.json().is_array() || object.json().is_string())) return Value::undefined("slice");
+  if (!object.is_data() || object.is_generator() || !(object.json().is_array() || object.json().is_string()))
+    return Value::undefined("slice");
   auto bound = [](const Value& v) { return given(v) && !is_none(v); };
   std::int64_t step = bound(step_v) ? to_int(step_v, "slice step") : 1;
   if (step == 0) throw TemplateError("slice step cannot be zero");
@@ -576,7 +621,8 @@ Value get_slice(const Value& object, const Value& start_v, const Value& stop_v, 
     if (j.is_array()) list.push_back(j[std::size_t(i)]);
     else text.append(str_ref(object), starts[i], starts[i + 1] - starts[i]);
   }
-  return j.is_array() ? Value(std::move(list)).add_tuple_levels(object.tuple_levels()) : Value(Json(text));
+  return j.is_array() ? Value(std::move(list)).add_tuple_levels(object.tuple_levels())
+                      : Value(Json(text)).as_markup(object.is_markup());
 }
 
 std::vector<Value> iterate(const Value& v) {

@@ -41,7 +41,7 @@ Value repeat(const Value& seq, std::int64_t times) {
   if (seq.json().is_string()) {
     std::string out;
     for (std::int64_t i = 0; i < times; ++i) out += seq.json().get_ref<const std::string&>();
-    return Value(Json(out));
+    return Value(Json(out)).as_markup(seq.is_markup());
   }
   Json out = Json::array();
   for (std::int64_t i = 0; i < times; ++i)
@@ -88,8 +88,13 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
     }
     return unsupported();
   }
+  if (a.is_generator() || b.is_generator()) return unsupported();
   const Json &x = a.json(), &y = b.json();
-  if (op == "+" && x.is_string() && y.is_string()) return Value(Json(x.get<std::string>() + y.get<std::string>()));
+  if (op == "+" && x.is_string() && y.is_string()) {
+    if (!a.is_markup() && !b.is_markup()) return Value(Json(x.get<std::string>() + y.get<std::string>()));
+    auto safe = [](const Value& v) { return v.is_markup() ? to_str(v) : html_escape(to_str(v)); };
+    return Value(Json(safe(a) + safe(b))).as_markup();  // Markup + str escapes the str
+  }
   if (op == "+" && x.is_array() && y.is_array()) {
     Json out = x;
     out.insert(out.end(), y.begin(), y.end());
@@ -284,7 +289,8 @@ class Renderer {
         std::uint32_t levels = e.name == "tuple" ? 1 : 0;
         for (std::size_t i = 0; i < e.args.size(); ++i) {
           Value v = operand(i);
-          if (!v.is_data()) throw TemplateError(cat("a list cannot hold a ", type_name(v)));
+          if (!v.is_data() || v.is_generator() || v.is_markup())
+            throw TemplateError(cat("a list cannot hold a ", type_name(v), " here"));
           list.push_back(v.json());
           levels |= v.tuple_levels() << 1;
         }
@@ -296,7 +302,8 @@ class Renderer {
         for (std::size_t i = 0; i + 1 < e.args.size(); i += 2) {
           Value key = operand(i), value = operand(i + 1);
           if (!key.is_data() || !key.json().is_string()) throw TemplateError("dict keys must be strings");
-          if (!value.is_data()) throw TemplateError(cat("a dict cannot hold a ", type_name(value)));
+          if (!value.is_data() || value.is_generator() || value.is_markup())
+            throw TemplateError(cat("a dict cannot hold a ", type_name(value), " here"));
           dict[key.json().get<std::string>()] = value.json();
           levels |= value.tuple_levels() << 1;
         }

@@ -34,6 +34,7 @@ class Parser {
   [[noreturn]] void error(const Token& at, const std::string& message) const {
     fail("chat template ", at.pos.line, ":", at.pos.col, ": ", message);
   }
+  static std::string where(const Token& t) { return std::to_string(t.pos.line) + ":" + std::to_string(t.pos.col); }
   static std::string describe(const Token& t) {
     switch (t.kind) {
       case TokenKind::Eof: return "end of template";
@@ -91,6 +92,10 @@ class Parser {
             *end = next().text;
             return body;
           }
+          bool closes = name.text.rfind("end", 0) == 0 || name.text == "elif" || name.text == "else";
+          if (closes && opener)
+            error(name, "unexpected '" + name.text + "': the '" + opener->text + "' at " + where(*opener) +
+                            " must first be closed by '" + std::string(*(ends.end() - 1)) + "'");
           body.push_back(parse_statement());
           break;
         }

@@ -62,6 +62,8 @@ std::string type_name(const Value& v) {
     case Value::Kind::Function: return "function";
     case Value::Kind::Data: break;
   }
+  if (v.is_generator()) return "generator";
+  if (v.is_markup()) return "Markup";
   switch (v.json().type()) {
     case Json::value_t::null: return "NoneType";
     case Json::value_t::boolean: return "bool";
@@ -77,7 +79,7 @@ std::string type_name(const Value& v) {
 
 bool truthy(const Value& v) {
   if (v.is_undefined()) return false;
-  if (!v.is_data()) return true;
+  if (!v.is_data() || v.is_generator()) return true;
   const Json& j = v.json();
   if (j.is_null()) return false;
   if (j.is_boolean()) return j.get<bool>();
@@ -135,6 +137,21 @@ std::string strip(const std::string& s, const Value& chars, bool left, bool righ
   while (left && first < last && drop(decode(s, starts[first], &len))) ++first;
   while (right && last > first && drop(decode(s, starts[last - 1], &len))) --last;
   return s.substr(starts[first], starts[last] - starts[first]);
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&#34;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
 }
 
 // ---- printing ----------------------------------------------------------------------------
@@ -208,6 +225,7 @@ std::string to_str(const Value& v) {
   switch (v.kind()) {
     case Value::Kind::Undefined: return "";
     case Value::Kind::Data:
+      if (v.is_generator()) throw TemplateError("printing a generator (from select/reject/map) is not supported; add |list");
       if (v.json().is_string()) return v.json().get<std::string>();
       if (v.tuple_levels() && v.json().is_structured()) throw TemplateError("printing a Python tuple is not supported");
       return python_repr(v.json());
@@ -329,7 +347,7 @@ bool equals(const Value& a, const Value& b) {
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
     case Value::Kind::Undefined: return true;
-    case Value::Kind::Data: return json_equals(a.json(), b.json());
+    case Value::Kind::Data: return !a.is_generator() && !b.is_generator() && json_equals(a.json(), b.json());
     case Value::Kind::Namespace: return &a.attrs() == &b.attrs();
     case Value::Kind::Macro: return a.macro() == b.macro();
     case Value::Kind::Function: return a.name() == b.name();

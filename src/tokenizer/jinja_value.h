@@ -46,11 +46,18 @@ class Value {
   Attrs& attrs() const { return *attrs_; }  // namespace
   const Stmt* macro() const { return macro_; }
   const std::string& name() const { return name_; }  // undefined variable or function name
-  // Python tuples (from items() or "(a, b)") are JSON arrays here and would print as lists, so a
-  // value remembers where it holds tuples (bit d: the arrays d levels down; bit 0: itself) and
-  // printing such a value is refused.
+
+  // Python types that JSON cannot tell apart, remembered so they behave (or refuse) as in Python.
+  // Tuples (items(), "(a, b)") print unlike lists: bit d says the arrays d levels down are tuples
+  // (bit 0: this value), and printing such a value is refused.
   std::uint32_t tuple_levels() const { return tuple_levels_; }
   Value& add_tuple_levels(std::uint32_t levels) { return tuple_levels_ |= levels, *this; }
+  // Markup: a string marked safe (|safe, |escape); `+` HTML-escapes a plain string joined to it.
+  bool is_markup() const { return markup_; }
+  Value& as_markup(bool on = true) { return markup_ = markup_ || on, *this; }
+  // Generator: the lazy result of select/reject/map; always truthy, no len(), not printable.
+  bool is_generator() const { return generator_; }
+  Value& as_generator() { return generator_ = true, *this; }
 
  private:
   Kind kind_ = Kind::Undefined;
@@ -60,6 +67,7 @@ class Value {
   const Stmt* macro_ = nullptr;
   std::string name_;
   std::uint32_t tuple_levels_ = 0;
+  bool markup_ = false, generator_ = false;
 };
 
 // Python-flavoured type name for error messages: "str", "int", "list", "undefined", ...
@@ -85,5 +93,6 @@ std::string dump_json(const Json& j, const JsonStyle& style);
 std::vector<std::size_t> code_point_starts(const std::string& s);  // plus s.size() at the end
 bool is_python_space(char32_t c);
 std::string strip(const std::string& s, const Value& chars, bool left, bool right);
+std::string html_escape(const std::string& s);  // markupsafe's escape: & < > " '
 
 }  // namespace kiln::tokenizer::jinja

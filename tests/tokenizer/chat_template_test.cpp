@@ -64,6 +64,7 @@ void check_golden(const std::string& name) {
 }
 
 TEST(ChatTemplateGolden, Llama3_1) { check_golden("llama3_1"); }
+TEST(ChatTemplateGolden, Llama3_1Instruct) { check_golden("llama3_1-instruct"); }
 TEST(ChatTemplateGolden, Qwen3) { check_golden("qwen3"); }
 TEST(ChatTemplateGolden, Gemma3) { check_golden("gemma3"); }
 TEST(ChatTemplateGolden, GptOss) { check_golden("gpt-oss"); }

