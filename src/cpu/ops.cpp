@@ -27,7 +27,8 @@ void yarn_corr_dims(int rope_dim, int orig_ctx, float base, float beta_fast, flo
   // The pair index whose wavelength completes `rotations` turns over the original context:
   // rope_dim * ln(orig_ctx / (rotations * 2 pi)) / (2 ln base) (ggml_rope_yarn_corr_dim).
   auto corr_dim = [&](float rotations) {
-    return rope_dim * std::log(orig_ctx / (rotations * 2 * std::numbers::pi_v<float>)) / (2 * std::log(base));
+    const float turns = orig_ctx / (rotations * 2 * std::numbers::pi_v<float>);
+    return rope_dim * std::log(turns) / (2 * std::log(base));
   };
   // ggml floors the start, ceils the end, and clamps to [0, rope_dim - 1].
   dims[0] = std::max(0.f, std::floor(corr_dim(beta_fast)));

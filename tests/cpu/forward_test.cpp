@@ -280,6 +280,22 @@ TEST(CpuForward, WindowSinksAndFreqFactorsMatter) {
   EXPECT_GT(relative_error(factored, plain), 1e-3);
 }
 
+TEST(CpuForward, TruncateThenContinueEqualsPrefill) {
+  TinyModel tiny(gemma_like(), {}, 7);
+  tiny.set_window(2);
+  const std::vector<int32_t> first = {3, 17, 42, 0, 49}, second = {8, 23};
+  const std::vector<int32_t> kept = {3, 17, 42, 8, 23};
+  CpuModel cpu(tiny.model(), 2, 32);
+  cpu.forward(first);
+  cpu.truncate(3);
+  EXPECT_EQ(cpu.position(), 3);
+  const auto continued = cpu.forward(second);
+  const auto reference = CpuModel(tiny.model(), 2, 32).forward(kept);
+  const size_t vocab = size_t(tiny.model().hp.n_vocab);
+  const std::vector<float> tail(reference.end() - long(2 * vocab), reference.end());
+  EXPECT_LE(relative_error(continued, tail), 1e-4);
+}
+
 TEST(CpuForward, RejectsBadInput) {
   TinyModel tiny(gemma_like(), {}, 6);
   CpuModel cpu(tiny.model(), 1, 4);

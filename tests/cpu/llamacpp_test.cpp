@@ -100,8 +100,8 @@ double expect_agreement(const std::vector<float>& ours, const std::vector<float>
       EXPECT_EQ(o_top, g_top) << what << ": position " << t << " top-1 differs";
     }
   }
-  std::printf("  %s: worst max|error|/rms %.3g (bound %.3g), top-1 checked at %d of %zu positions\n",
-              what.c_str(), worst, bound, top1_checked, golden.size() / vocab);
+  std::printf("  %s: worst max|error|/rms %.3g (bound %.3g), top-1 checked at %d of %zu"
+              " positions\n", what.c_str(), worst, bound, top1_checked, golden.size() / vocab);
   return worst;
 }
 

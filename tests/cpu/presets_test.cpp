@@ -74,7 +74,7 @@ TEST_P(TinyPreset, KvCacheMatchesPrefill) {
   // Within 1e-4 relative, per logit, against max(|logit|, rms of its row).
   for (size_t t = 0; t < ids.size(); ++t) {
     double sq = 0;
-    for (size_t v = 0; v < vocab; ++v) sq += double(prefill[t * vocab + v]) * prefill[t * vocab + v];
+    for (size_t v = 0; v < vocab; ++v) sq += std::pow(double(prefill[t * vocab + v]), 2);
     const double rms = std::sqrt(sq / double(vocab));
     for (size_t v = 0; v < vocab; ++v) {
       const size_t i = t * vocab + v;
