@@ -119,7 +119,7 @@ int run_bench(const BenchOptions& o) {
           r.model_bytes = summary.bytes;
           r.model_params = summary.params;
           r.backend = backend->name();
-          r.jit = std::string(jit::mode_name(mode));
+          r.jit = backend->name() == "CPU" ? "-" : std::string(jit::mode_name(mode));
           r.n_prompt = n_prompt;
           r.n_gen = n_gen;
           r.n_depth = depth;
@@ -160,8 +160,8 @@ Run add_bench(CLI::App& app) {
   sub->add_option("-d,--n-depth", o->depths, "context depths (comma list)")->delimiter(',');
   sub->add_option("-r,--repetitions", o->reps, "timed repetitions per test");
   sub->add_option("-b,--batch-size", o->n_batch, "logical batch size");
-  sub->add_option("-ub,--ubatch-size", o->n_ubatch, "micro-batch (tokens per forward pass)");
-  sub->add_option("-fa,--flash-attn", o->flash_attn, "flash attention (kiln: always 1)");
+  sub->add_option("--ubatch-size", o->n_ubatch, "micro-batch, tokens per forward pass (also -ub)");
+  sub->add_option("--flash-attn", o->flash_attn, "flash attention: kiln always uses it (also -fa)");
   sub->add_option("-o,--output", o->output, "md, csv, json or jsonl");
   sub->add_option("--jit", o->jit_modes, "specialized,generic (both: one table, side by side)")->delimiter(',');
   sub->add_flag("--cpu", o->cpu, "use the CPU reference even when a GPU is present");

@@ -1,5 +1,7 @@
 // kiln: the command line. Thin: each subcommand lives in its own cmd_<name>.cpp.
+#include <algorithm>
 #include <cstdio>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -13,8 +15,16 @@ int main(int argc, char** argv) {
   std::vector<Run> runs;
   for (auto add : {add_bench, add_run, add_synth, add_info, add_logits, add_tokenize, add_kernels})
     runs.push_back(add(app));
+  // llama-bench spells some long options with one dash (-ub, -fa); CLI11 takes one-dash names
+  // of one letter only, so they are rewritten to their long forms first.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (auto& a : args) {
+    if (a == "-ub") a = "--ubatch-size";
+    else if (a == "-fa") a = "--flash-attn";
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last-first
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# On the device machine: kiln bench on synthetic presets (both JIT builds), and llama.cpp's
+# llama-bench on the same files, as in DESIGN.md's protocol. Carried: .carry/bin/kiln,
+# .carry/llama.cpp-src.tar.gz, .carry/llamacpp-ref.sh (git-ignored; see bench/README.md).
+#   bash bench/device_bench.sh lcpp-build                 # starts the llama.cpp build (background)
+#   bash bench/device_bench.sh kiln PRESET...             # synth + kiln bench, logs to $OUT
+#   bash bench/device_bench.sh lcpp PRESET...             # waits for the build, llama-bench
+# Flags for both engines: $BENCH_FLAGS (default: -p 512 -n 32 -d 0,1024,2048,8192,32768 -r 3).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+kiln=.carry/bin/kiln
+models=/tmp/kiln-models
+lcpp=/tmp/lcpp
+flags=${BENCH_FLAGS:--p 512 -n 32 -d 0,1024,2048,8192,32768 -r 3}
+mkdir -p "$models" "$OUT"
+
+model_file() {
+  local f=$models/$1.gguf
+  [[ -f $f ]] || $kiln synth "$1" --seed 1 -o "$f" >&2 || return 1
+  echo "$f"
+}
+
+case ${1:-} in
+  lcpp-build)
+    setsid nohup bash .carry/llamacpp-ref.sh build .carry/llama.cpp-src.tar.gz $lcpp > /tmp/lcpp-build.log 2>&1 &
+    echo "llama.cpp build started in the background (/tmp/lcpp-build.log)" ;;
+  kiln)
+    shift
+    nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv | tee -a "$OUT/device.txt"
+    for preset in "$@"; do
+      f=$(model_file "$preset") || continue
+      $kiln bench -m "$f" $flags -fa 1 --jit specialized,generic -o jsonl \
+        > "$OUT/kiln-$preset.jsonl" 2> "$OUT/kiln-$preset.log"
+      echo "== $preset rc=$?"; grep -E "kernels:|t/s" "$OUT/kiln-$preset.log" | tail -30
+    done ;;
+  lcpp)
+    shift
+    for i in $(seq 1 60); do [[ -x $lcpp/build/bin/llama-bench ]] && break; sleep 5; done
+    tail -3 /tmp/lcpp-build.log
+    for preset in "$@"; do
+      f=$(model_file "$preset") || continue
+      bash .carry/llamacpp-ref.sh bench $lcpp "$OUT/llamacpp" "$f" -- $flags -fa 1
+    done
+    cat "$OUT/llamacpp.md" ;;
+  *) sed -n 2,9p "$0"; exit 2 ;;
+esac
