@@ -5,8 +5,9 @@
 // Memory: weights are read through the Model's TensorRefs and dequantized one row at a time
 // (never cached whole), so host memory is the mmap'd file + the KV cache (f32, grows with the
 // positions used: 2 x n_layers x position x n_kv_heads x head_dim x 4 bytes) + activations of
-// one batch. Speed: every matmul dequantizes its weights again; fine for tiny presets and tests,
-// minutes per token for an 8B model.
+// one batch. Speed: every matmul dequantizes its weights again (once per batch, shared by its
+// tokens): the tiny presets run in well under a second; an 8B model takes tens of seconds per
+// decoded token on 2 cores (~0.3 G weights/s measured on gemma3-tiny).
 #include <cstdint>
 #include <span>
 #include <vector>
