@@ -4,6 +4,7 @@
 #include <map>
 
 #include "cpu/ops.h"
+#include "jit/cuda_check.h"
 
 namespace kiln::engine {
 
@@ -62,11 +63,12 @@ void attn_prefill_launch(const jit::Kernel& kernel, const AttnShape& s, const At
   const long long rows = static_cast<long long>(args.batch.max_q) * s.gqa();
   const dim3 grid(static_cast<unsigned>((rows + block_m - 1) / block_m), s.n_kv_heads, args.batch.n_seqs);
   const AttnParams p = make_params(s, args);
-  kernel.launch(grid, dim3(32 * warps), attn_prefill_smem_bytes(s.head_dim, warps), stream, p);
+  kernel.launch(grid, dim3(32 * warps), attn_prefill_smem_bytes(s.head_dim, warps, key_constant(kernel, "wgmma")),
+                stream, p);
 }
 
-void attn_decode_launch(const jit::Kernel& decode, const jit::Kernel& reduce, const AttnShape& s, const AttnArgs& args,
-                        int n_splits, cudaStream_t stream) {
+void attn_decode_launch(const jit::Kernel& decode, const AttnShape& s, const AttnArgs& args, int n_splits,
+                        cudaStream_t stream) {
   check_args(decode, s, args);
   KILN_CHECK(args.batch.max_q == 1 && args.batch.n_tokens == args.batch.n_seqs, decode.name(),
              ": decode takes one query token per sequence, the batch has ", args.batch.n_tokens, " tokens over ",
@@ -78,17 +80,17 @@ void attn_decode_launch(const jit::Kernel& decode, const jit::Kernel& reduce, co
   const int room = int(std::min<uint64_t>(kAttnMaxSplits, args.workspace ? args.workspace_bytes / per_split : 0));
   KILN_CHECK(n_splits == 1 || room >= n_splits, decode.name(), ": ", n_splits, " splits of ", args.batch.n_seqs,
              " sequences need ", per_split * n_splits, " bytes of workspace, it has ", args.workspace_bytes);
+  KILN_CHECK(n_splits == 1 || args.split_counters, decode.name(), ": ", n_splits, " splits need split counters");
   AttnParams p = make_params(s, args);
-  p.n_splits = n_splits;
   p.max_splits = std::max(1, room);
   if (n_splits > 1) {
     p.partial_o = args.workspace;
     p.partial_ml = args.workspace + uint64_t(args.batch.n_seqs) * s.n_heads * p.max_splits * s.head_dim;
+    p.split_counters = args.split_counters;
   }
   const int stages = key_constant(decode, "stages");
   decode.launch(dim3(n_splits, s.n_kv_heads, args.batch.n_seqs), dim3(32 * kAttnDecodeWarps),
                 attn_decode_smem_bytes(s.head_dim, stages), stream, p);
-  if (n_splits > 1) reduce.launch(dim3(s.n_heads, args.batch.n_seqs), dim3(s.head_dim), 0, stream, p);
 }
 
 void kv_write_launch(const jit::Kernel& kernel, const KvWriteShape& s, KvWriteParams p, cudaStream_t stream) {
@@ -234,6 +236,8 @@ AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_uba
     c.rope_tables.upload(tables.data(), tables.size() * sizeof(double));
   }
   c.workspace = DeviceBuffer(attention_workspace_bytes(model, n_ctx, n_ubatch), "attention decode workspace");
+  c.split_counters = DeviceBuffer(size_t(hp.n_kv_heads) * 4, "attention split counters");
+  KILN_CUDA_CHECK(cudaMemset(c.split_counters.get(), 0, c.split_counters.bytes()), "attention split counters");
   return c;
 }
 
@@ -291,14 +295,13 @@ void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCa
   a.batch = batch;
   a.workspace = config.workspace.as<float>();
   a.workspace_bytes = config.workspace.bytes();
+  a.split_counters = config.split_counters.as<int>();
   if (n == 1) {  // decode (the single-sequence engine: one token is always a decode step)
     const jit::Kernel* decode = plan.next([&] { return attn_decode_key(l.shape); });
-    const jit::Kernel* reduce = plan.next([&] { return attn_decode_reduce_key(l.shape); });
     if (decode) {
       int kv_len = 0;
       for (int32_t len : kv.kv_lens()) kv_len = std::max(kv_len, int(len));
-      attn_decode_launch(*decode, *reduce, l.shape, a, attn_decode_splits(l.shape, kv_len, batch.n_seqs, config.target),
-                         stream);
+      attn_decode_launch(*decode, l.shape, a, attn_decode_splits(l.shape, kv_len, batch.n_seqs, config.target), stream);
     }
   } else {
     const jit::Kernel* prefill = plan.next([&] { return attn_prefill_key(l.shape, n, 1, config.target); });

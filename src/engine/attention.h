@@ -3,7 +3,7 @@
 // launches them over the paged KV cache (engine/kv_cache.h).
 //   kv_write            q/k norm + RoPE, q -> f16, k/v -> cache       (kernels/kv_write.cuh)
 //   attn_prefill        flash attention, many query tokens per seq     (kernels/attn_prefill.cuh)
-//   attn_decode(+reduce) split-KV flash-decoding, one token per seq    (kernels/attn_decode.cuh)
+//   attn_decode         split-KV flash-decoding, one token per seq     (kernels/attn_decode.cuh)
 // The key builders are inline (header-only) so tests/jit can enumerate keys without the engine
 // library; launches and the per-layer plumbing live in attention.cpp.
 //
@@ -45,11 +45,13 @@ struct AttnShape {
 // The GPU the keys are for (keys must not depend on the machine that precompiles them).
 struct AttnTarget {
   int sm_count = 132;  // H100 SXM
+  int cc_major = 9;    // >= 9: prefill on wgmma (needs sm_90a)
 };
 
 // Tuning overrides (benchmarks, tests): 0 = the heuristic's choice.
 struct AttnTuning {
   int prefill_warps = 0;  // 4 or 8 (query rows per CTA: 16 per warp)
+  int prefill_wgmma = -1; // 1: wgmma (sm_90a), 0: mma.sync
   int decode_stages = 0;  // 2..8
   int decode_splits = 0;  // force a split count (still capped by the workspace)
 };
@@ -107,20 +109,27 @@ inline int choose_decode_stages(int head_dim) {
 
 }  // namespace attn_detail
 
-// attn_prefill<head_dim, gqa, n_kv_heads, window, page_size, sinks, warps>. n_tokens: the token
-// count (bucket) the plan is made for, over n_seqs sequences.
+// attn_prefill<head_dim, gqa, n_kv_heads, window, page_size, sinks, warps, wgmma>. n_tokens: the
+// token count (bucket) the plan is made for, over n_seqs sequences.
 inline jit::KernelKey attn_prefill_key(const AttnShape& s, int n_tokens, int n_seqs = 1, const AttnTarget& target = {},
                                        const AttnTuning& tuning = {}) {
   using namespace attn_detail;
   check_shape(s);
   const int warps = tuning.prefill_warps ? tuning.prefill_warps : choose_prefill_warps(s, n_tokens, n_seqs, target);
   KILN_CHECK(warps == 4 || warps == 8, "attn_prefill: warps must be 4 or 8, got ", warps);
+  // wgmma wherever the chip has it, except head_dim 256: its 128 O accumulators plus P and the
+  // descriptors spill under wgmma (152 B of stack), while the mma.sync path fits in 255 registers.
+  const bool wgmma =
+      tuning.prefill_wgmma >= 0 ? tuning.prefill_wgmma == 1 : target.cc_major >= 9 && s.head_dim <= 128;
+  KILN_CHECK(!wgmma || target.cc_major >= 9, "attn_prefill: the wgmma path needs sm_90 (target cc ", target.cc_major,
+             ")");
   jit::KernelKey key;
   key.kernel = "attn_prefill";
   key.file = "attn_prefill.cuh";
   key.constants = shape_constants(s);
   key.constants.push_back(tuning_const("warps", warps));
-  key.dynamic_smem_bytes = attn_prefill_smem_bytes(s.head_dim, warps);
+  key.constants.push_back(tuning_const("wgmma", wgmma));
+  key.dynamic_smem_bytes = attn_prefill_smem_bytes(s.head_dim, warps, wgmma);
   return key;
 }
 
@@ -139,25 +148,15 @@ inline jit::KernelKey attn_decode_key(const AttnShape& s, const AttnTuning& tuni
   return key;
 }
 
-// attn_decode_reduce<head_dim, sinks>
-inline jit::KernelKey attn_decode_reduce_key(const AttnShape& s) {
-  using namespace attn_detail;
-  check_shape(s);
-  jit::KernelKey key;
-  key.kernel = "attn_decode_reduce";
-  key.file = "attn_decode.cuh";
-  key.constants = {variant_const("head_dim", s.head_dim), variant_const("sinks", s.sinks)};
-  return key;
-}
-
-// Split count of a decode step: about two CTAs per SM over (splits x kv heads x sequences),
+// Split count of a decode step: about one CTA per SM over (splits x kv heads x sequences) (on
+// the H100 at depth 8k-32k: 16 splits of llama-8b's 8 KV heads stream 2.67 TB/s, 32 splits 2.46),
 // at least two 64-key tiles per split, at most kAttnMaxSplits, rounded down to a power of two
 // (the buckets CUDA graphs are captured for). kv_len: the longest sequence's.
 inline int attn_decode_splits(const AttnShape& s, int kv_len, int n_seqs, const AttnTarget& target = {}) {
   const int visible = s.window > 0 ? std::min(kv_len, s.window) : kv_len;
   const int tiles = (visible + kAttnTileKeys - 1) / kAttnTileKeys + (s.window > 0 ? 1 : 0);
   const int ctas_per_split = std::max(1, s.n_kv_heads * n_seqs);
-  const int want = (2 * target.sm_count + ctas_per_split - 1) / ctas_per_split;
+  const int want = (target.sm_count + ctas_per_split - 1) / ctas_per_split;
   const int most = std::clamp(std::min(want, tiles / 2), 1, kAttnMaxSplits);
   int splits = 1;
   while (splits * 2 <= most) splits *= 2;
@@ -209,6 +208,7 @@ struct AttnArgs {
   KvBatchView batch;
   float* workspace = nullptr;    // decode with splits: attn_decode_workspace_bytes(shape, n_seqs, splits)
   uint64_t workspace_bytes = 0;
+  int* split_counters = nullptr; // decode with splits: [n_seqs][n_kv_heads] ints, zero (launches leave them so)
 };
 
 // Workspace of a decode over n_seqs sequences with up to max_splits splits.
@@ -218,10 +218,10 @@ inline uint64_t attn_decode_workspace_bytes(const AttnShape& s, int n_seqs, int 
 
 // Checks the arguments and launches `kernel` (from attn_prefill_key).
 void attn_prefill_launch(const jit::Kernel& kernel, const AttnShape& s, const AttnArgs& args, cudaStream_t stream);
-// Launches attn_decode with n_splits CTAs per (kv head, sequence), then the reduce when
-// n_splits > 1. Every sequence of args.batch must have exactly one query token.
-void attn_decode_launch(const jit::Kernel& decode, const jit::Kernel& reduce, const AttnShape& s, const AttnArgs& args,
-                        int n_splits, cudaStream_t stream);
+// Launches attn_decode with n_splits CTAs per (kv head, sequence) (the last to finish combines
+// them). Every sequence of args.batch must have exactly one query token.
+void attn_decode_launch(const jit::Kernel& decode, const AttnShape& s, const AttnArgs& args, int n_splits,
+                        cudaStream_t stream);
 // Launches kv_write over n_tokens tokens (p filled by the caller, sizes from the shape).
 void kv_write_launch(const jit::Kernel& kernel, const KvWriteShape& s, KvWriteParams p, cudaStream_t stream);
 
@@ -260,6 +260,7 @@ struct AttentionConfig {
   std::vector<size_t> rope_offsets;  // doubles into rope_tables, per distinct table
   DeviceBuffer rope_tables;          // f64
   DeviceBuffer workspace;            // decode partials for one sequence
+  DeviceBuffer split_counters;       // decode: n_kv_heads ints, zeroed
 };
 
 // Bytes of the decode workspace for one sequence (the engine's memory budget).

@@ -64,6 +64,53 @@ __device__ __forceinline__ u32 pack_f16x2(float lo, float hi) {
   return r;
 }
 
+// ---- wgmma (sm_90a only: instantiated only by kernels whose WGMMA constant is 1) ----
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
+__device__ __forceinline__ void wgmma_wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory"); }
+// Keeps the compiler from moving accumulator accesses across a wgmma wait.
+template <int N>
+__device__ __forceinline__ void pin_registers(float* d) {
+#pragma unroll
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
+}
+// Makes this thread's generic-proxy shared-memory writes (cp.async, st.shared) visible to the
+// tensor cores' async-proxy reads.
+__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
+
+// Descriptor of a B operand in the 128-byte swizzle layout: rows of 64 f16 (128 B), chunk c of
+// row r at chunk c ^ (r % 8), 8-row groups 1024 B apart, the pattern starting 1024-byte aligned.
+// K-major (the rows are N, the 128 B along K; a k16 step adds 32 B) or MN-major (the rows are K,
+// the 128 B along N: 64 columns; a k16 step adds 2048 B). One descriptor covers N <= 64 in the
+// MN-major case, so the offset between 64-column blocks is never used; both strides are given as
+// the 1024 B of an 8-row group, which is right for either reading of the two fields.
+__device__ __forceinline__ unsigned long long desc_sw128(u32 smem_addr) {
+  unsigned long long desc = static_cast<unsigned long long>((smem_addr & 0x3FFFFu) >> 4);
+  desc |= static_cast<unsigned long long>(1024 >> 4) << 16;  // leading byte offset
+  desc |= static_cast<unsigned long long>(1024 >> 4) << 32;  // stride byte offset
+  desc |= 1ull << 62;                                         // 128-byte swizzle
+  return desc;
+}
+
+// D[64 x 64] += A[64 x 16] . B[16 x 64]: A from registers (warp w of the warpgroup holds rows
+// 16w..16w+15 in the m16n8k16 A fragment layout), B through a descriptor (TRANS_B 0: K-major,
+// 1: MN-major). d[4j + e] is the m16n8 C fragment of column block j.
+template <int TRANS_B>
+__device__ __forceinline__ void wgmma_m64n64k16(float* d, const u32 (&a)[4], unsigned long long desc_b) {
+  asm volatile(
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, 1, 1, 1, %37;\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "n"(TRANS_B));
+}
+
+// Byte offset of 16-byte chunk `chunk` of row `row` in a [rows][head_dim] f16 tile stored as
+// head_dim/64 blocks of [rows][64] in the 128-byte swizzle layout (what wgmma reads).
+template <int HEAD_DIM>
+__device__ __forceinline__ u32 tile_offset_sw128(int row, int chunk) {
+  return static_cast<u32>((chunk / 8) * kAttnTileKeys * 128 + row * 128 + (((chunk % 8) ^ (row & 7)) << 4));
+}
+
 // Byte offset of 16-byte chunk `chunk` of row `row` in a [rows][head_dim] f16 tile. The chunk
 // index is XORed with row % 8, so the 8 rows an ldmatrix reads at one logical chunk land in 8
 // different 16-byte bank groups (rows are 128 B multiples: without it, 8-way conflicts).
@@ -76,7 +123,8 @@ __device__ __forceinline__ u32 tile_offset(int row, int chunk) {
 // into a swizzled tile at `dst` (shared address). The tile lies in one page (page_size is a
 // multiple of the tile). Keys at or past kv_len are zero-filled: the cache past a sequence's
 // length holds whatever was there, and 0 x NaN would poison the P.V product.
-template <int HEAD_DIM, int THREADS>
+// SW128 = 1: the wgmma layout (tile_offset_sw128) instead of tile_offset's.
+template <int HEAD_DIM, int THREADS, int SW128 = 0>
 __device__ __forceinline__ void load_kv_tile(u32 dst, const kiln_dev::f16_bits* pool, const int* page_row, int k0,
                                              int kv_len, int kv_head, int n_kv_heads, int page_size) {
   constexpr int CHUNKS = HEAD_DIM / 8;  // 16-byte chunks per row
@@ -90,8 +138,8 @@ __device__ __forceinline__ void load_kv_tile(u32 dst, const kiln_dev::f16_bits* 
     const int i = it * THREADS + threadIdx.x;
     const int row = i / CHUNKS, chunk = i % CHUNKS;
     const bool valid = k0 + row < kv_len;
-    cp_async_16(dst + tile_offset<HEAD_DIM>(row, chunk), valid ? src + row * HEAD_DIM + chunk * 8 : pool,
-                valid ? 16 : 0);
+    const u32 offset = SW128 ? tile_offset_sw128<HEAD_DIM>(row, chunk) : tile_offset<HEAD_DIM>(row, chunk);
+    cp_async_16(dst + offset, valid ? src + row * HEAD_DIM + chunk * 8 : pool, valid ? 16 : 0);
   }
 }
 

@@ -10,8 +10,10 @@
 //   S^T[16 keys x 8 heads]  = K[16 x D] . Q^T          (A = K via ldmatrix, B = Q in registers)
 //   O^T[D x 8 heads]       += V^T[D x 16 keys] . P^T   (A = V via ldmatrix.trans, B = P^T via movmatrix)
 // with the online softmax per head (column) in log2 units. The 4 warps combine in shared memory;
-// with one split the CTA writes the normalized f16 output itself, else an unnormalized partial
-// (acc, max, sum) to the workspace and attn_decode_reduce combines the splits.
+// with one split the CTA writes the normalized f16 output itself, else it writes an unnormalized
+// partial (acc, max, sum) to the workspace and the last CTA of its (sequence, KV head) to finish
+// (an atomic counter, reset by that CTA) combines the splits in split order: deterministic, and
+// no second kernel.
 //
 // Constants: HEAD_DIM (always compiled in, see attn_prefill.cuh), GQA, N_KV_HEADS, WINDOW (-1:
 // none), PAGE_SIZE: shape, 0 = from params. SINKS: variant. STAGES: tuning.
@@ -199,28 +201,48 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
       }
     }
   }
-}
+  if (n_splits == 1) return;
 
-// Combines the splits of attn_decode: grid = (n_heads, n_seqs), HEAD_DIM threads (one per dim).
-// A split that saw no keys has max -inf and weighs nothing.
-template <int HEAD_DIM, int SINKS>
-__global__ void __launch_bounds__(HEAD_DIM) attn_decode_reduce(const __grid_constant__ AttnParams p) {
-  using namespace kiln_attn;
-  const int head = blockIdx.x, n_heads = gridDim.x, seq = blockIdx.y, d = threadIdx.x;
-  const long long first = (static_cast<long long>(seq) * n_heads + head) * p.max_splits;
-  const int n_splits = p.n_splits;
-  float mx = neg_inf();
-  for (int i = 0; i < n_splits; ++i) mx = fmaxf(mx, p.partial_ml[(first + i) * 2]);
-  float sum = 0.f, value = 0.f;
-  for (int i = 0; i < n_splits; ++i) {
-    const float m_i = p.partial_ml[(first + i) * 2];
-    if (m_i == neg_inf()) continue;
-    const float weight = ex2(m_i - mx);
-    sum += p.partial_ml[(first + i) * 2 + 1] * weight;
-    value += p.partial_o[(first + i) * HEAD_DIM + d] * weight;
+  // The last CTA of this (sequence, KV head) combines every split's partial.
+  __shared__ int is_last;
+  __threadfence();  // this CTA's partials are visible device-wide before it counts itself
+  __syncthreads();
+  int* counter = p.split_counters + seq * n_kv_heads + kv_head;
+  if (threadIdx.x == 0) is_last = atomicAdd(counter, 1) == n_splits - 1;
+  __syncthreads();
+  if (!is_last) return;
+  __threadfence();
+  // Per (head, split): weight 2^(m - M) in weight[]; per head: 1 / denominator in inv_sum[].
+  float* weight = acc;                           // [gqa][n_splits]
+  float* inv_sum = acc + kAttnDecodeMaxGqa * 64;  // [gqa]
+  const long long first = static_cast<long long>(seq) * n_heads * max_splits;
+  for (int i = threadIdx.x; i < gqa * n_splits; i += THREADS) {
+    const int h = i / n_splits, sp = i % n_splits;
+    weight[i] = __ldcg(p.partial_ml + (first + static_cast<long long>(kv_head * gqa + h) * max_splits + sp) * 2);
   }
-  if constexpr (SINKS) sum += ex2(p.sinks[head] * kLog2e - mx);
-  const int token = p.q_start[seq];
-  static_cast<kiln_dev::f16_bits*>(p.out)[(static_cast<long long>(token) * n_heads + head) * HEAD_DIM + d] =
-      kiln_dev::f32_to_f16(value / sum);
+  __syncthreads();
+  if (threadIdx.x < gqa) {
+    const int h = threadIdx.x, head = kv_head * gqa + h;
+    float mx = neg_inf();
+    for (int sp = 0; sp < n_splits; ++sp) mx = fmaxf(mx, weight[h * n_splits + sp]);
+    float sum = 0.f;
+    for (int sp = 0; sp < n_splits; ++sp) {
+      const float m_i = weight[h * n_splits + sp];
+      const float w = m_i == neg_inf() ? 0.f : ex2(m_i - mx);  // a split with no keys weighs nothing
+      sum += __ldcg(p.partial_ml + (first + static_cast<long long>(head) * max_splits + sp) * 2 + 1) * w;
+      weight[h * n_splits + sp] = w;
+    }
+    if constexpr (SINKS) sum += ex2(p.sinks[head] * kLog2e - mx);
+    inv_sum[h] = 1.f / sum;
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < gqa * D; i += THREADS) {
+    const int h = i / D, d = i % D, head = kv_head * gqa + h;
+    const float* o = p.partial_o + (first + static_cast<long long>(head) * max_splits) * D + d;
+    float value = 0.f;
+    for (int sp = 0; sp < n_splits; ++sp) value += __ldcg(o + static_cast<long long>(sp) * D) * weight[h * n_splits + sp];
+    static_cast<f16_bits*>(p.out)[(static_cast<long long>(token) * n_heads + head) * D + d] =
+        kiln_dev::f32_to_f16(value * inv_sum[h]);
+  }
+  if (threadIdx.x == 0) *counter = 0;  // ready for the next launch (or graph replay)
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Arguments of the attention kernels: attn_prefill.cuh (flash attention over many query tokens),
-// attn_decode.cuh (split-KV flash-decoding of one token per sequence, and its reduce). Included
+// attn_decode.cuh (split-KV flash-decoding of one token per sequence). Included
 // by the host (which fills it) and by the kernels (NVRTC): plain data only.
 //
 // The KV cache is paged (engine/kv_cache.h). Per layer, K and V each live in a pool
@@ -31,9 +31,9 @@ struct AttnParams {
   const float* sinks;     // [n_heads] logits added to the softmax denominator (key sinks=1), else null
   float* partial_o;       // decode with splits: f32 [n_seqs][n_heads][max_splits][head_dim]
   float* partial_ml;      // decode with splits: f32 [n_seqs][n_heads][max_splits][2] (max, sum), log2 units
+  int* split_counters;    // decode with splits: [n_seqs][n_kv_heads], 0 before a launch and after it
   int max_pages;          // row length of page_table
   int max_splits;         // decode workspace: splits it has room for
-  int n_splits;           // decode: gridDim.x of the decode launch (read by the reduce)
   float scale_log2;       // softmax scale * log2(e): scores are kept in log2 units
   // Read only where the key's constant is 0 (generic build):
   int gqa;                // n_heads / n_kv_heads
@@ -43,9 +43,9 @@ struct AttnParams {
 };
 
 // Dynamic shared memory of attn_prefill: the Q tile (16 rows per warp) and two stages of a K and
-// a V tile, all f16.
-constexpr int attn_prefill_smem_bytes(int head_dim, int warps) {
-  return (warps * 16 * head_dim + 2 * 2 * kAttnTileKeys * head_dim) * 2;
+// a V tile, all f16; the wgmma path adds 1024 B to align the tiles to its swizzle pattern.
+constexpr int attn_prefill_smem_bytes(int head_dim, int warps, int wgmma = 0) {
+  return (warps * 16 * head_dim + 2 * 2 * kAttnTileKeys * head_dim) * 2 + (wgmma ? 1024 : 0);
 }
 
 // Dynamic shared memory of attn_decode: `stages` K and V tiles; the cross-warp combine at the

@@ -14,7 +14,10 @@
 //
 // Constants (template order): HEAD_DIM (64/128/256; always compiled in, see below), GQA,
 // N_KV_HEADS, WINDOW (-1: none, > 0: window), PAGE_SIZE: shape constants, 0 = read from params
-// (the generic build). SINKS (0/1): variant. WARPS: tuning (4 or 8).
+// (the generic build). SINKS (0/1): variant. WARPS: tuning (4 or 8). WGMMA: tuning, sm_90a only:
+// the two products run as warpgroup wgmma.mma_async m64n64k16 with A (Q, then P) from the same
+// registers the mma.sync path uses and B (K K-major, V MN-major) from shared memory in the
+// 128-byte swizzle layout; softmax, masking and the epilogue are shared.
 // Why head_dim is never dynamic: it sizes the register arrays (Q fragments, S, the O
 // accumulator: 16 x head_dim per warp). A run-time head_dim would need arrays for the largest
 // (256), 4x the registers of a 64-dim head, and spills; every hand-written library (FA2/3,
@@ -22,7 +25,7 @@
 // what a library would: GQA ratio, head counts, window, page size.
 #include "attn_common.cuh"
 
-template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int WARPS>
+template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int WARPS, int WGMMA>
 __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_constant__ AttnParams p) {
   using namespace kiln_attn;
   using kiln_dev::f16_bits;
@@ -56,7 +59,9 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   const int* page_row = p.page_table + static_cast<long long>(seq) * p.max_pages;
 
   extern __shared__ __align__(128) unsigned char smem[];
-  const u32 q_smem = smem_u32(smem);
+  // wgmma's swizzle pattern repeats every 1024 B: start the tiles on such a boundary (the
+  // launch adds 1024 B of slack).
+  const u32 q_smem = WGMMA ? (smem_u32(smem) + 1023u) & ~1023u : smem_u32(smem);
   const u32 k_smem = q_smem + BLOCK_M * D * 2;  // 2 stages
   const u32 v_smem = k_smem + 2 * TILE_BYTES;   // 2 stages
 
@@ -84,10 +89,10 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   const f16_bits* k_pool = static_cast<const f16_bits*>(p.k_pool);
   const f16_bits* v_pool = static_cast<const f16_bits*>(p.v_pool);
   auto load_tile = [&](int tile, int stage) {
-    load_kv_tile<D, THREADS>(k_smem + stage * TILE_BYTES, k_pool, page_row, tile * BN, kv_len, kv_head, n_kv_heads,
-                             page_size);
-    load_kv_tile<D, THREADS>(v_smem + stage * TILE_BYTES, v_pool, page_row, tile * BN, kv_len, kv_head, n_kv_heads,
-                             page_size);
+    load_kv_tile<D, THREADS, WGMMA>(k_smem + stage * TILE_BYTES, k_pool, page_row, tile * BN, kv_len, kv_head,
+                                    n_kv_heads, page_size);
+    load_kv_tile<D, THREADS, WGMMA>(v_smem + stage * TILE_BYTES, v_pool, page_row, tile * BN, kv_len, kv_head,
+                                    n_kv_heads, page_size);
   };
   load_tile(tile_begin, 0);
   cp_async_commit();
@@ -130,6 +135,7 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
     } else {
       cp_async_wait<0>();
     }
+    if constexpr (WGMMA) fence_proxy_async();  // the tile's cp.async writes, before wgmma reads them
     __syncthreads();
     const u32 ks = k_smem + stage * TILE_BYTES, vs = v_smem + stage * TILE_BYTES;
 
@@ -137,6 +143,7 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
     float s[STILES][4];
 #pragma unroll
     for (int i = 0; i < STILES; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+    if constexpr (WGMMA) wgmma_fence();
 #pragma unroll
     for (int kk = 0; kk < KSTEPS; ++kk) {
       u32 a[4];
@@ -145,14 +152,25 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
         for (int i = 0; i < 4; ++i) a[i] = qf[kk][i];
       } else {
         ldmatrix_x4(q_smem + tile_offset<D>(a_row, 2 * kk + a_chunk), a);
+        if constexpr (WGMMA) wgmma_fence();  // A registers written just now
       }
+      if constexpr (WGMMA) {
+        // B = the 64 keys x 16 dims of this step: K-major, 32 B per step inside a 64-dim block.
+        wgmma_m64n64k16<0>(&s[0][0], a, desc_sw128(ks + (kk / 4) * BN * 128 + (kk % 4) * 32));
+      } else {
 #pragma unroll
-      for (int nn = 0; nn < STILES / 2; ++nn) {
-        u32 b[4];
-        ldmatrix_x4(ks + tile_offset<D>(nn * 16 + kb_row, 2 * kk + kb_chunk), b);
-        mma_16816(s[2 * nn], a, b[0], b[1]);
-        mma_16816(s[2 * nn + 1], a, b[2], b[3]);
+        for (int nn = 0; nn < STILES / 2; ++nn) {
+          u32 b[4];
+          ldmatrix_x4(ks + tile_offset<D>(nn * 16 + kb_row, 2 * kk + kb_chunk), b);
+          mma_16816(s[2 * nn], a, b[0], b[1]);
+          mma_16816(s[2 * nn + 1], a, b[2], b[3]);
+        }
       }
+    }
+    if constexpr (WGMMA) {
+      wgmma_commit();
+      wgmma_wait_all();
+      pin_registers<STILES * 4>(&s[0][0]);
     }
 
     // Mask only where the tile crosses an edge of some row's visible range: keys after the
@@ -205,14 +223,28 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
     }
 
     // O += P V.
+    if constexpr (WGMMA) {
+      // B = 16 keys x 64 dims of V, MN-major: one descriptor per 64-dim block (8 KB apart), 16
+      // keys = 2048 B per step.
+      wgmma_fence();
 #pragma unroll
-    for (int kk = 0; kk < BN / 16; ++kk) {
+      for (int kk = 0; kk < BN / 16; ++kk)
 #pragma unroll
-      for (int dd = 0; dd < OTILES / 2; ++dd) {
-        u32 b[4];
-        ldmatrix_x4_trans(vs + tile_offset<D>(kk * 16 + vb_row, 2 * dd + vb_chunk), b);
-        mma_16816(o[2 * dd], pa[kk], b[0], b[1]);
-        mma_16816(o[2 * dd + 1], pa[kk], b[2], b[3]);
+        for (int blk = 0; blk < D / 64; ++blk)
+          wgmma_m64n64k16<1>(&o[8 * blk][0], pa[kk], desc_sw128(vs + blk * BN * 128 + kk * 2048));
+      wgmma_commit();
+      wgmma_wait_all();
+      pin_registers<OTILES * 4>(&o[0][0]);
+    } else {
+#pragma unroll
+      for (int kk = 0; kk < BN / 16; ++kk) {
+#pragma unroll
+        for (int dd = 0; dd < OTILES / 2; ++dd) {
+          u32 b[4];
+          ldmatrix_x4_trans(vs + tile_offset<D>(kk * 16 + vb_row, 2 * dd + vb_chunk), b);
+          mma_16816(o[2 * dd], pa[kk], b[0], b[1]);
+          mma_16816(o[2 * dd + 1], pa[kk], b[2], b[3]);
+        }
       }
     }
     __syncthreads();  // the next iteration's load overwrites this stage

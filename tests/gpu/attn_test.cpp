@@ -39,6 +39,7 @@ struct Case {
   std::vector<Seq> seqs;
   bool decode = false;  // attn_decode (every n_q is 1) instead of attn_prefill
   int splits = 0;       // decode: 0 = the heuristic's
+  int wgmma = -1;       // prefill: -1 = the heuristic's, 0 mma.sync, 1 wgmma
   float q_range = 3.f;  // q in [-q_range, q_range], k and v in [-1, 1]: softmax neither flat nor one-hot
 };
 
@@ -46,7 +47,8 @@ std::string describe(const Case& c, Mode mode) {
   std::string s = std::string(jit::mode_name(mode)) + (c.decode ? " decode" : " prefill") +
                   " head_dim=" + std::to_string(c.shape.head_dim) + " heads=" + std::to_string(c.shape.n_heads) + "/" +
                   std::to_string(c.shape.n_kv_heads) + " window=" + std::to_string(c.shape.window) +
-                  " sinks=" + std::to_string(c.shape.sinks) + " splits=" + std::to_string(c.splits) + " seqs=";
+                  " sinks=" + std::to_string(c.shape.sinks) + (c.decode ? " splits=" + std::to_string(c.splits)
+                  : " wgmma=" + std::to_string(c.wgmma)) + " seqs=";
   for (const Seq& q : c.seqs) s += std::to_string(q.n_q) + "@" + std::to_string(q.depth) + " ";
   return s;
 }
@@ -137,7 +139,9 @@ Result run_case(const Case& c, Mode mode, uint64_t seed) {
   d_sinks.upload(sinks);
   d_out.poison();
   const uint64_t ws_bytes = attn_decode_workspace_bytes(s, n_seqs, kAttnMaxSplits);
-  DeviceBytes d_ws(ws_bytes);
+  DeviceBytes d_ws(ws_bytes), d_counters(size_t(n_seqs) * HK * 4);
+  d_ws.poison();
+  KILN_CUDA_CHECK(cudaMemset(d_counters.get(), 0, d_counters.bytes()));
 
   AttnArgs a;
   a.q = d_q.get();
@@ -156,17 +160,23 @@ Result run_case(const Case& c, Mode mode, uint64_t seed) {
   for (const Seq& sq : c.seqs) a.batch.max_q = std::max(a.batch.max_q, sq.n_q);
   a.workspace = d_ws.get<float>();
   a.workspace_bytes = ws_bytes;
+  a.split_counters = d_counters.get<int>();
 
   jit::Library& lib = library_for(mode);
   if (c.decode) {
     int longest = 0;
     for (int len : kv_len) longest = std::max(longest, len);
     const int splits = c.splits ? c.splits : attn_decode_splits(s, longest, n_seqs);
-    attn_decode_launch(lib.get(attn_decode_key(s)), lib.get(attn_decode_reduce_key(s)), s, a, splits, nullptr);
+    // Twice: the split counters must be back at 0 after a launch.
+    for (int rep = 0; rep < 2; ++rep) attn_decode_launch(lib.get(attn_decode_key(s)), s, a, splits, nullptr);
   } else {
-    attn_prefill_launch(lib.get(attn_prefill_key(s, n_tokens, n_seqs)), s, a, nullptr);
+    attn_prefill_launch(lib.get(attn_prefill_key(s, n_tokens, n_seqs, {}, {.prefill_wgmma = c.wgmma})), s, a, nullptr);
   }
   jit::testing::sync_and_check(describe(c, mode));
+  if (c.decode) {
+    const auto counters = d_counters.download<int32_t>(size_t(n_seqs) * HK);
+    for (int32_t v : counters) EXPECT_EQ(v, 0) << "a split counter was left at " << v;
+  }
   const std::vector<uint16_t> out = d_out.download<uint16_t>(q.size());
 
   // Reference, per (token, head), in float64 from the same f16 values.
@@ -243,11 +253,22 @@ const std::vector<int>& sweep_depth() {
 
 TEST(AttnGpu, PrefillSweepInOneVarlenBatch) {
   KILN_REQUIRE_GPU();
-  Case c{.shape = {.head_dim = 128, .n_heads = 8, .n_kv_heads = 2}};
+  Case c{.shape = {.head_dim = 128, .n_heads = 8, .n_kv_heads = 2}, .seqs = {}};
   for (int n_q : sweep_n_q())
     for (int depth : sweep_depth()) c.seqs.push_back({n_q, depth});
   c.seqs.push_back({0, 100});  // a sequence with nothing new
   check(c);
+}
+
+// The mma.sync path (the fallback off sm_90, and head_dim 256's default) on the shapes the wgmma
+// path takes by default, and wgmma forced where it is not the default.
+TEST(AttnGpu, PrefillOtherTensorCorePath) {
+  KILN_REQUIRE_GPU();
+  for (int d : {64, 128})
+    check({.shape = {.head_dim = d, .n_heads = 8, .n_kv_heads = 2, .window = 100, .sinks = true},
+           .seqs = {{129, 1000}, {17, 0}, {512, 65}}, .wgmma = 0});
+  check({.shape = {.head_dim = 128, .n_heads = 32, .n_kv_heads = 8}, .seqs = {{512, 4097}}, .wgmma = 0});
+  check({.shape = {.head_dim = 256, .n_heads = 4, .n_kv_heads = 2}, .seqs = {{129, 1000}, {64, 0}}, .wgmma = 1});
 }
 
 TEST(AttnGpu, PrefillSingleSequences) {
@@ -284,7 +305,7 @@ TEST(AttnGpu, PrefillWindowAndSinks) {
 
 TEST(AttnGpu, DecodeDepthSweep) {
   KILN_REQUIRE_GPU();
-  Case c{.shape = {.head_dim = 128, .n_heads = 8, .n_kv_heads = 2}, .decode = true};
+  Case c{.shape = {.head_dim = 128, .n_heads = 8, .n_kv_heads = 2}, .seqs = {}, .decode = true};
   for (int depth : {0, 1, 63, 64, 65, 1000, 4097, 32767}) c.seqs.push_back({1, depth});
   check(c);  // the heuristic's splits for the longest
   for (int splits : {1, 2, 8, 64}) {

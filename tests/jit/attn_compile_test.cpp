@@ -1,6 +1,6 @@
 // The attention kernels compile with NVRTC for sm_90a (no GPU needed) for every attention shape
-// of the ten seed presets: kv_write, attn_prefill (both warp counts), attn_decode and its reduce,
-// specialized, and the generic form of each. Plus the key strings and the heuristics.
+// of the ten seed presets: kv_write, attn_prefill (both warp counts, wgmma and mma.sync) and
+// attn_decode, specialized, and the generic form of each. Plus the key strings and the heuristics.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -48,9 +48,9 @@ std::vector<jit::KernelKey> preset_attention_keys() {
     for (int window : {0, extra.window}) {
       const AttnShape s{.head_dim = p.head_dim, .n_heads = p.n_heads, .n_kv_heads = p.n_kv_heads, .window = window,
                         .sinks = extra.sinks};
-      for (int warps : {4, 8}) add(attn_prefill_key(s, 512, 1, {}, {.prefill_warps = warps}));
+      for (int warps : {4, 8})
+        for (int wgmma : {-1, 0}) add(attn_prefill_key(s, 512, 1, {}, {.prefill_warps = warps, .prefill_wgmma = wgmma}));
       add(attn_decode_key(s));
-      add(attn_decode_reduce_key(s));
     }
   }
   return keys;
@@ -59,19 +59,24 @@ std::vector<jit::KernelKey> preset_attention_keys() {
 TEST(AttnCompile, KeysNameTheirShapeAndTuning) {
   const AttnShape llama{.head_dim = 128, .n_heads = 32, .n_kv_heads = 8};
   EXPECT_EQ(attn_prefill_key(llama, 512).str(),
-            "attn_prefill<head_dim=128,gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,warps=8>");
+            "attn_prefill<head_dim=128,gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,warps=8,wgmma=1>");
   EXPECT_EQ(attn_prefill_key(llama, 512).generic().str(),
-            "attn_prefill<head_dim=128,gqa=0,n_kv_heads=0,window=0,page_size=0,sinks=0,warps=8>");
+            "attn_prefill<head_dim=128,gqa=0,n_kv_heads=0,window=0,page_size=0,sinks=0,warps=8,wgmma=1>");
   EXPECT_EQ(attn_decode_key(llama).str(),
             "attn_decode<head_dim=128,gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,stages=3>");
-  EXPECT_EQ(attn_decode_reduce_key(llama).str(), "attn_decode_reduce<head_dim=128,sinks=0>");
   const AttnShape oss{.head_dim = 64, .n_heads = 64, .n_kv_heads = 8, .window = 128, .sinks = true};
   EXPECT_EQ(attn_decode_key(oss).str(),
             "attn_decode<head_dim=64,gqa=8,n_kv_heads=8,window=128,page_size=64,sinks=1,stages=6>");
   EXPECT_EQ(kv_write_key({.head_dim = 128, .n_heads = 32, .n_kv_heads = 8, .rope = kRopeNormal}).str(),
             "kv_write<head_dim=128,n_heads=32,n_kv_heads=8,n_rot=128,page_size=64,rope=1,qk_norm=0,in_f16=0>");
-  // Shared memory: Q tile + two stages of K and V (llama, 8 warps: 32 KB + 64 KB).
-  EXPECT_EQ(attn_prefill_key(llama, 512).dynamic_smem_bytes, 96 * 1024);
+  // Shared memory: Q tile + two stages of K and V (llama, 8 warps: 32 KB + 64 KB), + 1 KB to
+  // align wgmma's tiles.
+  EXPECT_EQ(attn_prefill_key(llama, 512).dynamic_smem_bytes, 97 * 1024);
+  EXPECT_EQ(attn_prefill_key(llama, 512, 1, {}, {.prefill_wgmma = 0}).dynamic_smem_bytes, 96 * 1024);
+  // wgmma only on sm_90 and up to head_dim 128.
+  EXPECT_EQ(attn_prefill_key(llama, 512, 1, {132, 8}).get("wgmma"), 0);
+  EXPECT_EQ(attn_prefill_key({.head_dim = 256, .n_heads = 8, .n_kv_heads = 4}, 512).get("wgmma"), 0);
+  EXPECT_THROW(attn_prefill_key(llama, 512, 1, {132, 8}, {.prefill_wgmma = 1}), Error);
   EXPECT_EQ(attn_decode_key(llama).dynamic_smem_bytes, 3 * 32 * 1024);
   // Bad shapes are refused with the numbers.
   EXPECT_THROW(attn_prefill_key({.head_dim = 96, .n_heads = 8, .n_kv_heads = 8}, 512), Error);
@@ -94,7 +99,7 @@ TEST(AttnCompile, DecodeSplitsArePowersOfTwoBuckets) {
   EXPECT_EQ(attn_decode_splits(llama, 1, 1), 1);
   EXPECT_EQ(attn_decode_splits(llama, 128, 1), 1);    // 2 tiles: one split of two tiles
   EXPECT_EQ(attn_decode_splits(llama, 1025, 1), 8);   // 17 tiles: 8 splits of >= 2
-  EXPECT_EQ(attn_decode_splits(llama, 32769, 1), 32); // 2 x 132 CTAs / 8 heads = 33 -> 32
+  EXPECT_EQ(attn_decode_splits(llama, 32769, 1), 16); // 132 CTAs / 8 heads = 17 -> 16
   EXPECT_EQ(attn_decode_splits(llama, 32769, 16), 2);
   // A window bounds the keys: gpt-oss local layers see 128.
   EXPECT_EQ(attn_decode_splits({.head_dim = 64, .n_heads = 64, .n_kv_heads = 8, .window = 128}, 32769, 1), 1);
@@ -109,7 +114,7 @@ TEST(AttnCompile, PresetKeysCompileForSm90a) {
   const auto keys = preset_attention_keys();
   std::set<std::string> kernels;
   for (const auto& k : keys) kernels.insert(k.kernel);
-  EXPECT_EQ(kernels, (std::set<std::string>{"attn_decode", "attn_decode_reduce", "attn_prefill", "kv_write"}));
+  EXPECT_EQ(kernels, (std::set<std::string>{"attn_decode", "attn_prefill", "kv_write"}));
   const jit::LoadSummary summary = library.precompile(keys);
   EXPECT_EQ(summary.compiled, static_cast<int>(keys.size()));
   std::printf("[ timing ] %s (NVRTC total %.1f s, %.0f ms per kernel)\n", summary.line().c_str(),

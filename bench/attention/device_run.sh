@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# One device session: the attention GPU tests, the benchmark (specialized vs generic, llama-8b
+# shapes), and a SASS summary of the benchmarked kernels. Expects test_gpu and bench_attention in
+# $1 (carried build outputs); writes logs to $OUT.
+set -uo pipefail
+bin="$1"
+out="${OUT:-/tmp/out}"
+mkdir -p "$out"
+export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+export KILN_CACHE_DIR=/tmp/kiln-cache
+nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,temperature.gpu,power.draw --format=csv | tee "$out/gpu.txt"
+timeout "${TEST_TIMEOUT:-200}" "$bin/test_gpu" --gtest_filter="${TEST_FILTER:-Attn*}" > "$out/test.log" 2>&1
+echo "test exit $?"; grep -E "^\[  (PASSED|FAILED) |^\[  FAILED|Failure|bad elements|error|Error" "$out/test.log" | head -30
+grep -E "^\[ attn \]" "$out/test.log" | awk '{print $NF}' | sort -g | tail -1 | sed 's/^/worst err\/tol: /'
+timeout "${BENCH_TIMEOUT:-200}" "$bin/bench_attention" "${REPS:-20}" ${BENCH_FLAGS:-} > "$out/bench.log" 2>&1
+echo "bench exit $?"
+: > "$out/sass.txt"
+for f in $(grep '^cubin' "$out/bench.log" | awk '{print $2}' | sort -u); do
+  python3 -c "import sys,struct; d=open(sys.argv[1],'rb').read(); m=struct.unpack_from('<I',d,12)[0]; open('/tmp/k.cubin','wb').write(d[32+m:])" "$f" || continue
+  cuobjdump -sass /tmp/k.cubin > /tmp/k.sass 2>&1
+  echo "$(basename "$f" | cut -c1-60): HGMMA=$(grep -c HGMMA /tmp/k.sass) HMMA=$(grep -c " HMMA" /tmp/k.sass) LDSM=$(grep -c LDSM /tmp/k.sass) LDL=$(grep -c LDL /tmp/k.sass) STL=$(grep -c STL /tmp/k.sass) MUFU=$(grep -c MUFU /tmp/k.sass)" >> "$out/sass.txt"
+done
+grep -v '^cubin' "$out/bench.log"
+cat "$out/sass.txt"
