@@ -9,8 +9,12 @@
 namespace kiln::tokenizer::jinja {
 namespace {
 
-constexpr int kMaxMacroDepth = 64;            // recursion guard: macros may call themselves
-constexpr std::int64_t kMaxRangeItems = 1 << 20;
+// Bounds that keep a hostile template from exhausting the stack or memory.
+struct RenderLimits {
+  static constexpr int max_macro_depth = 64;  // macros may call themselves
+  static constexpr std::int64_t max_range_items = 1 << 20;
+  static constexpr std::size_t max_repeat_bytes = std::size_t(1) << 26;  // 'x' * n, [..] * n
+};
 
 struct Frame {
   Frame* parent = nullptr;
@@ -38,6 +42,9 @@ Value checked(Op op, std::int64_t x, std::int64_t y) {
 }
 
 Value repeat(const Value& seq, std::int64_t times) {
+  std::size_t unit = seq.json().is_string() ? seq.json().get_ref<const std::string&>().size() : seq.json().size();
+  if (times > 0 && unit > RenderLimits::max_repeat_bytes / std::size_t(times))
+    throw TemplateError(cat("repeating a length-", unit, " value ", times, " times is too large"));
   if (seq.json().is_string()) {
     std::string out;
     for (std::int64_t i = 0; i < times; ++i) out += seq.json().get_ref<const std::string&>();
@@ -67,10 +74,12 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
       if ((op == "//" || op == "%") && y == 0) throw TemplateError("integer division or modulo by zero");
       if (op == "//") return Value(Json(x / y - ((x % y != 0) && ((x < 0) != (y < 0)))));
       if (op == "%") return Value(Json(((x % y) + y) % y));
-      if (op == "**" && y >= 0) {
-        std::int64_t result = 1;
-        for (std::int64_t i = 0; i < y; ++i)
-          if (__builtin_mul_overflow(result, x, &result)) throw TemplateError("integer overflow");
+      if (op == "**" && y >= 0) {  // by squaring, so a huge exponent of 1 or -1 stays fast
+        std::int64_t result = 1, base = x;
+        for (; y > 0; y >>= 1) {
+          if ((y & 1) && __builtin_mul_overflow(result, base, &result)) throw TemplateError("integer overflow");
+          if (y > 1 && __builtin_mul_overflow(base, base, &base)) throw TemplateError("integer overflow");
+        }
         return Value(Json(result));
       }
     }
@@ -335,7 +344,7 @@ class Renderer {
     std::size_t n_params = macro.names.size() - 1;
     if (args.positional.size() > n_params)
       throw TemplateError(cat("macro '", name, "' takes at most ", n_params, " arguments, got ", args.positional.size()));
-    if (depth_ >= kMaxMacroDepth) throw TemplateError(cat("macro '", name, "' nests deeper than ", kMaxMacroDepth));
+    if (depth_ >= RenderLimits::max_macro_depth) throw TemplateError(cat("macro '", name, "' nests deeper than ", RenderLimits::max_macro_depth));
     Frame scope{&root_, {}};
     for (const auto& [key, value] : args.keyword) {
       auto it = std::find(macro.names.begin() + 1, macro.names.end(), key);
@@ -384,11 +393,10 @@ class Renderer {
     }
     auto [start, stop, step] = bounds;
     if (step == 0) throw TemplateError("range() step must not be zero");
+    double count = std::ceil((double(stop) - double(start)) / double(step));
+    if (count > double(RenderLimits::max_range_items)) throw TemplateError("range() is too long");
     Json list = Json::array();
-    for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-      if (std::int64_t(list.size()) >= kMaxRangeItems) throw TemplateError("range() is too long");
-      list.push_back(i);
-    }
+    for (std::int64_t i = start; step > 0 ? i < stop : i > stop; i += step) list.push_back(i);
     return Value(std::move(list));
   }
 

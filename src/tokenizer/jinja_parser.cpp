@@ -9,6 +9,9 @@
 namespace kiln::tokenizer::jinja {
 namespace {
 
+// Nesting deeper than this is refused, so the recursive parser cannot overflow the stack.
+constexpr int kMaxNesting = 256;
+
 class Parser {
  public:
   explicit Parser(const std::vector<Token>& tokens) : tokens_(tokens) {}
@@ -62,6 +65,7 @@ class Parser {
   // Parses until a block tag named in `ends`; leaves the stream after that tag's name.
   // `opener` is the tag whose block this is, for the error when the template ends first.
   Body parse_body(std::initializer_list<std::string_view> ends, std::string* end, const Token* opener) {
+    Nested guard(this, opener ? *opener : peek());
     Body body;
     while (true) {
       const Token& t = next();
@@ -259,6 +263,7 @@ class Parser {
 
   ExprPtr parse_not() {
     if (!is_name("not")) return parse_compare();
+    Nested guard(this, peek());
     auto e = node(Expr::Kind::Unary, next(), "not");
     e->args.push_back(parse_not());
     return e;
@@ -323,6 +328,7 @@ class Parser {
   }
 
   ExprPtr parse_unary(bool with_filter) {
+    Nested guard(this, peek());
     ExprPtr e;
     if (is_op("-") || is_op("+")) {
       const Token& at = next();
@@ -501,8 +507,17 @@ class Parser {
     }
   }
 
+  struct Nested {
+    Nested(Parser* p, const Token& at) : parser(p) {
+      if (++parser->depth_ > kMaxNesting) parser->error(at, "nesting deeper than " + std::to_string(kMaxNesting));
+    }
+    ~Nested() { --parser->depth_; }
+    Parser* parser;
+  };
+
   const std::vector<Token>& tokens_;
   std::size_t i_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace

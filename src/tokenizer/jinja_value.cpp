@@ -173,8 +173,8 @@ std::string python_float(double d) {
     if (digits.size() <= int_len) return out + digits + std::string(int_len - digits.size(), '0') + ".0";
     return out + digits.substr(0, int_len) + "." + digits.substr(int_len);
   }
-  out += digits.substr(0, 1);
-  if (digits.size() > 1) out += "." + digits.substr(1);
+  out += digits[0];
+  if (digits.size() > 1) out.append(".").append(digits, 1);
   char tail[16];
   std::snprintf(tail, sizeof tail, "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
   return out + tail;

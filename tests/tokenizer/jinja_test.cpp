@@ -215,6 +215,8 @@ TEST(Jinja, SyntaxErrorsNameLineAndColumn) {
   EXPECT_EQ(parse_error("{{ 1 + }}"), "chat template 1:8: unexpected '}}' in an expression");
   EXPECT_EQ(parse_error("{{ a ! b }}"), "chat template 1:6: unexpected character '!' in a tag");
   EXPECT_EQ(parse_error("{% set x.y %}"), "chat template 1:12: expected '=' after a namespace attribute in set");
+  EXPECT_EQ(parse_error("{{ " + std::string(300, '(') + "1" + std::string(300, ')') + " }}"),
+            "chat template 1:259: nesting deeper than 256");
 }
 
 TEST(Jinja, RenderErrorsNameLineAndColumn) {
@@ -239,6 +241,9 @@ TEST(Jinja, RenderErrorsNameLineAndColumn) {
   EXPECT_EQ(error_of("{{ l.append(4) }}"),
             "chat template 1:5: unsupported method 'append' on list (templates cannot modify lists)");
   EXPECT_EQ(error_of("{% break %}"), "chat template: 'break' or 'continue' outside a for loop");
+  EXPECT_EQ(error_of("{{ 2 ** 63 }}"), "chat template 1:6: integer overflow");
+  EXPECT_EQ(error_of("{{ 'ab' * 100000000 }}"), "chat template 1:9: repeating a length-2 value 100000000 times is too large");
+  EXPECT_EQ(error_of("{{ range(10000000)|length }}"), "chat template 1:4: range() is too long");
 }
 
 // Where Python would print something this value model cannot reproduce, rendering stops.
