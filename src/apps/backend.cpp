@@ -1,6 +1,8 @@
 // The CPU reference behind the Backend interface (no GPU, or --cpu).
 #include <cstdio>
 
+#include "util/error.h"
+
 #include "apps/backend.h"
 #include "cpu/forward.h"
 #include "engine/engine.h"
@@ -21,21 +23,29 @@ class CpuBackend final : public Backend {
 
   std::vector<float> eval(std::span<const int32_t> tokens, bool want_logits, bool all_logits) override {
     std::vector<float> logits = cpu_.forward(tokens);
+    const size_t n_vocab = logits.size() / tokens.size();
+    last_.assign(logits.end() - n_vocab, logits.end());
     if (!want_logits) return {};
     if (all_logits) return logits;
-    const size_t n_vocab = logits.size() / tokens.size();
-    return {logits.end() - n_vocab, logits.end()};
+    return last_;
+  }
+
+  int sample(const cpu::SamplerSettings& settings, float uniform, std::span<const int32_t> recent) override {
+    KILN_CHECK(!last_.empty(), "sample: nothing evaluated yet");
+    std::vector<float> logits = last_;
+    return cpu::sample_token(logits, settings, uniform, recent);
   }
 
  private:
   cpu::CpuModel cpu_;
+  std::vector<float> last_;  // the last eval's last-token logits
 };
 
 class GpuBackend final : public Backend {
  public:
   GpuBackend(const model::Model& model, const BackendOptions& o)
       : engine_(model, engine::EngineOptions{.n_ctx = o.n_ctx, .n_ubatch = o.n_ubatch, .mode = o.mode,
-                                             .quiet = o.quiet}) {}
+                                             .quiet = o.quiet, .all_logits = o.all_logits}) {}
 
   std::string name() const override { return "CUDA"; }
   void set_mode(jit::Mode mode) override { engine_.set_mode(mode); }
@@ -43,6 +53,9 @@ class GpuBackend final : public Backend {
   int position() const override { return engine_.position(); }
   std::vector<float> eval(std::span<const int32_t> tokens, bool want_logits, bool all_logits) override {
     return engine_.eval(tokens, want_logits, all_logits);
+  }
+  int sample(const cpu::SamplerSettings& settings, float uniform, std::span<const int32_t> recent) override {
+    return engine_.sample(settings, uniform, recent);
   }
   void synchronize() override { engine_.synchronize(); }
 

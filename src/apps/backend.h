@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/sampler.h"
 #include "jit/key.h"
 #include "model/model.h"
 
@@ -18,6 +19,7 @@ struct BackendOptions {
   bool force_cpu = false;
   int threads = 0;           // CPU reference threads (0: all)
   bool quiet = false;        // no load-time summary on stderr
+  bool all_logits = false;   // eval(..., all_logits = true) will be used (kiln logits)
 };
 
 class Backend {
@@ -33,6 +35,10 @@ class Backend {
   // when all_logits (n_tokens x n_vocab, row-major); empty when want_logits is false.
   virtual std::vector<float> eval(std::span<const int32_t> tokens, bool want_logits,
                                   bool all_logits = false) = 0;
+  // Draws the next token from the last eval's last-token logits (on the GPU for the engine);
+  // `uniform` in [0, 1), `recent` distinct ids for the repeat penalty.
+  virtual int sample(const cpu::SamplerSettings& settings, float uniform,
+                     std::span<const int32_t> recent) = 0;
   // Waits for queued device work (timing boundaries).
   virtual void synchronize() {}
 };

@@ -1,8 +1,8 @@
 // kiln logits: the logits of every position of a token list, for comparing engines.
 //   kiln logits -m FILE --tokens 1,2,3 [--cpu] [-o out.f32] [--threads N] [--ctx N]
 // Writes n_tokens x n_vocab float32, row-major: raw little-endian to -o, else text to stdout
-// (one row per line). For now every run uses the CPU reference (cpu::CpuModel); the GPU engine
-// adds its path in run_logits next to it.
+// (one row per line). The GPU engine runs it when a device is present (and the arch is one it
+// runs), else the CPU reference; --cpu forces the reference.
 #include <bit>
 #include <charconv>
 #include <cstdio>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "apps/command.h"
-#include "cpu/forward.h"
+#include "apps/backend.h"
 #include "gguf/gguf.h"
 #include "model/model.h"
 #include "util/error.h"
@@ -24,7 +24,8 @@ struct LogitsOptions {
   std::string model_path;
   std::string tokens;
   std::string out_path;  // empty: text to stdout
-  bool cpu = false;      // run the CPU reference (the only backend so far)
+  bool cpu = false;      // run the CPU reference even when a GPU is present
+  std::string jit;       // "": $KILN_JIT or specialized
   int threads = 0;       // 0: default_threads()
   int ctx = 0;           // 0: the model's training context
 };
@@ -83,9 +84,15 @@ int run_logits(const LogitsOptions& opt) {
   KILN_CHECK(n_tokens <= ctx, "--tokens: ", n_tokens, " tokens exceed the context of ", ctx,
              " (", opt.ctx > 0 ? "--ctx" : "the model's context_length", ")");
 
-  // The only backend so far. The GPU engine's path goes here, chosen unless --cpu is given.
-  cpu::CpuModel cpu_model(model, opt.threads, ctx);
-  const std::vector<float> logits = cpu_model.forward(tokens);
+  BackendOptions bo;
+  bo.n_ctx = ctx;
+  bo.force_cpu = opt.cpu;
+  bo.threads = opt.threads;
+  bo.all_logits = true;
+  bo.quiet = true;
+  if (!opt.jit.empty()) bo.mode = jit::parse_mode(opt.jit);
+  auto backend = make_backend(model, bo);
+  const std::vector<float> logits = backend->eval(tokens, true, true);
   write_logits(logits, n_tokens, n_vocab, opt.out_path);
   return 0;
 }
@@ -101,7 +108,8 @@ Run add_logits(CLI::App& app) {
   cmd->add_option("-o,--output", opt->out_path,
                   "write n_tokens x n_vocab raw little-endian float32 here (default: text to "
                   "stdout, one row per line)");
-  cmd->add_flag("--cpu", opt->cpu, "use the CPU reference forward pass (currently always used)");
+  cmd->add_flag("--cpu", opt->cpu, "use the CPU reference even when a GPU is present");
+  cmd->add_option("--jit", opt->jit, "specialized or generic kernels (GPU)");
   cmd->add_option("--threads", opt->threads, "CPU threads (default: $KILN_THREADS or all cores)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--ctx", opt->ctx, "context length (default: the model's context_length)")
