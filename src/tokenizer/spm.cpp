@@ -34,8 +34,8 @@ void spm_merge(const SpmVocab& vocab, std::string_view text, std::vector<SpmPiec
     if (left < 0 || symbols[left].next < 0) return;
     const int32_t right = symbols[left].next;
     const uint32_t bytes = symbols[left].bytes + symbols[right].bytes;
-    auto it = vocab.mergeable.find(text.substr(symbols[left].offset, bytes));
-    if (it != vocab.mergeable.end()) queue.push({vocab.scores[it->second], left, right, bytes});
+    const int32_t id = vocab.mergeable.find(text.substr(symbols[left].offset, bytes));
+    if (id >= 0) queue.push({vocab.scores[id], left, right, bytes});
   };
   for (int32_t i = 0; i + 1 < int32_t(symbols.size()); ++i) push(i);
 

@@ -5,14 +5,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "tokenizer/token_index.h"
 
 namespace kiln::tokenizer {
 
 struct SpmVocab {
   // Tokens a merge may produce (normal and user-defined), by text.
-  std::unordered_map<std::string_view, int32_t> mergeable;
+  TokenIndex mergeable;
   const float* scores = nullptr;  // by token id
 };
 

@@ -39,6 +39,7 @@ constexpr const char* kEndOfGenerationTexts[] = {
 constexpr const char* kEndOfTurnTexts[] = {"<|eot_id|>", "<|im_end|>", "<end_of_turn>"};
 
 const char kSpmSpace[] = "\xE2\x96\x81";  // U+2581, SentencePiece's visible space
+constexpr size_t kMaxCachedWordBytes = 256;  // longer SPM words are rare and not worth keeping
 
 const gguf::Value* find_key(const std::vector<gguf::KeyValue>& metadata, std::string_view key) {
   for (const gguf::KeyValue& kv : metadata) {
@@ -131,8 +132,7 @@ void Tokenizer::load(const std::vector<gguf::KeyValue>& metadata, const std::str
     for (size_t i = 0; i < n; ++i) scores_[i] = float(values[i].as_f64(Keys::kScores));
   }
 
-  text_to_id_.reserve(n);
-  for (size_t i = 0; i < n; ++i) text_to_id_.emplace(texts_[i], int32_t(i));
+  text_index_.build(&texts_);
 
   // The bytes each token stands for.
   pieces_.resize(n);
@@ -192,14 +192,13 @@ void Tokenizer::load(const std::vector<gguf::KeyValue>& metadata, const std::str
     nfc_ = *pre_ == PreTokenizer::kQwen2;
 
     for (int b = 0; b < 256; ++b) {
-      auto it = text_to_id_.find(byte_level_encode(std::string(1, char(b))));
-      if (it != text_to_id_.end()) byte_tokens_[b] = it->second;
+      byte_tokens_[b] = text_index_.find(byte_level_encode(std::string(1, char(b))));
     }
+    std::vector<bool> normal(n);
     for (size_t i = 0; i < n; ++i) {
-      if (types_[i] == TokenType::kNormal || types_[i] == TokenType::kUndefined) {
-        piece_to_id_.emplace(pieces_[i], int32_t(i));
-      }
+      normal[i] = types_[i] == TokenType::kNormal || types_[i] == TokenType::kUndefined;
     }
+    piece_index_.build(&pieces_, normal);
     const gguf::Value* merges = find_key(metadata, Keys::kMerges);
     KILN_CHECK(merges, source, ": ", Keys::kMerges, " is missing (a \"gpt2\" tokenizer needs it)");
     const std::vector<gguf::Value>& merge_values = merges->as_array(Keys::kMerges);
@@ -210,25 +209,42 @@ void Tokenizer::load(const std::vector<gguf::KeyValue>& metadata, const std::str
       const size_t space = merge.find(' ');
       KILN_CHECK(space != std::string::npos && space > 0 && space + 1 < merge.size(), source,
                  ": ", Keys::kMerges, "[", rank, "] = \"", merge, "\" is not \"LEFT RIGHT\"");
-      auto left = text_to_id_.find(std::string_view(merge).substr(0, space));
-      auto right = text_to_id_.find(std::string_view(merge).substr(space + 1));
+      const int32_t left = text_index_.find(std::string_view(merge).substr(0, space));
+      const int32_t right = text_index_.find(std::string_view(merge).substr(space + 1));
       joined.assign(merge, 0, space);
       joined.append(merge, space + 1);
-      auto merged = text_to_id_.find(joined);
-      KILN_CHECK(left != text_to_id_.end() && right != text_to_id_.end() &&
-                     merged != text_to_id_.end(),
-                 source, ": ", Keys::kMerges, "[", rank, "] = \"", merge,
-                 "\" names a token that is not in ", Keys::kTokens);
-      merges_.add(left->second, right->second, int32_t(rank), merged->second);
+      const int32_t merged = text_index_.find(joined);
+      KILN_CHECK(left >= 0 && right >= 0 && merged >= 0, source, ": ", Keys::kMerges, "[", rank,
+                 "] = \"", merge, "\" names a token that is not in ", Keys::kTokens);
+      merges_.add(left, right, int32_t(rank), merged);
     }
   } else {
+    std::vector<bool> mergeable(n);
     for (size_t i = 0; i < n; ++i) {
       const TokenType t = types_[i];
-      if (t == TokenType::kNormal || t == TokenType::kUndefined || t == TokenType::kUserDefined) {
-        spm_.mergeable.emplace(texts_[i], int32_t(i));
+      mergeable[i] =
+          t == TokenType::kNormal || t == TokenType::kUndefined || t == TokenType::kUserDefined;
+    }
+    spm_.mergeable.build(&texts_, mergeable);
+    spm_.scores = scores_.data();
+    // Characters some token has right before a U+2581 (gemma3: only '>' in ">\u2581</").
+    for (size_t id = 0; id < n; ++id) {
+      if (!mergeable[id]) continue;
+      const std::string& text = texts_[id];
+      for (size_t i = 0, prev_start = 0; i < text.size();) {
+        const Utf8Char c = decode_utf8(text, i);
+        if (c.cp == 0x2581 && i > 0) {
+          const uint32_t before = decode_utf8(text, prev_start).cp;
+          if (before != 0x2581) spm_joins_before_space_.push_back(before);
+        }
+        prev_start = i;
+        i += c.len;
       }
     }
-    spm_.scores = scores_.data();
+    std::sort(spm_joins_before_space_.begin(), spm_joins_before_space_.end());
+    spm_joins_before_space_.erase(
+        std::unique(spm_joins_before_space_.begin(), spm_joins_before_space_.end()),
+        spm_joins_before_space_.end());
   }
 
   for (size_t i = 0; i < n; ++i) {
@@ -273,10 +289,7 @@ TokenType Tokenizer::token_type(int32_t id) const {
   return types_[id];
 }
 
-int32_t Tokenizer::token_id(std::string_view text) const {
-  auto it = text_to_id_.find(text);
-  return it == text_to_id_.end() ? -1 : it->second;
-}
+int32_t Tokenizer::token_id(std::string_view text) const { return text_index_.find(text); }
 
 bool Tokenizer::is_eog(int32_t id) const {
   return std::binary_search(eog_.begin(), eog_.end(), id);
@@ -295,6 +308,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos,
   // llama.cpp's SPM rule: a space goes before text that starts the input or follows a token.
   bool after_token = true;
   size_t pos = 0;
+  SpmWordIds spm_words;
   while (pos < text.size()) {
     SpecialMatcher::Match match;
     const bool found = specials_.find(text, pos, parse_special, match);
@@ -302,7 +316,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_bos,
     if (end > pos) {
       const std::string_view fragment = text.substr(pos, end - pos);
       if (model_ == Model::kBpe) encode_bpe(fragment, out);
-      else encode_spm(fragment, add_space_prefix_ && after_token, out);
+      else encode_spm(fragment, add_space_prefix_ && after_token, spm_words, out);
       after_token = false;
     }
     if (!found) break;
@@ -322,9 +336,8 @@ void Tokenizer::encode_bpe(std::string_view text, std::vector<int32_t>& out) con
   std::vector<int32_t> symbols;
   for (std::string_view word : words) {
     if (ignore_merges_) {
-      auto it = piece_to_id_.find(word);
-      if (it != piece_to_id_.end()) {
-        out.push_back(it->second);
+      if (const int32_t id = piece_index_.find(word); id >= 0) {
+        out.push_back(id);
         continue;
       }
     }
@@ -339,28 +352,59 @@ void Tokenizer::encode_bpe(std::string_view text, std::vector<int32_t>& out) con
   }
 }
 
-void Tokenizer::encode_spm(std::string_view text, bool prefix_space,
+void Tokenizer::encode_spm(std::string_view text, bool prefix_space, SpmWordIds& done,
                            std::vector<int32_t>& out) const {
   std::string escaped = prefix_space ? kSpmSpace : "";
   escaped += replace_all(text, " ", kSpmSpace);
+  // Merging is independent on either side of a point that no token spans, so the text is cut
+  // into words there (before a run of U+2581, unless some token joins the character in front
+  // of it to a U+2581) and each distinct word is merged once per encode() call.
   std::vector<SpmPiece> pieces;
-  spm_merge(spm_, escaped, pieces);
-  for (const SpmPiece& p : pieces) {
-    const std::string_view piece = std::string_view(escaped).substr(p.offset, p.bytes);
-    auto it = text_to_id_.find(piece);
-    if (it != text_to_id_.end()) {
-      out.push_back(it->second);
-      continue;
+  auto encode_word = [&](std::string_view word) {
+    auto it = done.find(word);
+    if (it != done.end()) {
+      for (size_t k = it->second.first; k < it->second.first + it->second.second; ++k) {
+        const int32_t id = out[k];
+        out.push_back(id);
+      }
+      return;
     }
-    // Byte fallback: every byte as its <0xXX> token, or the unknown token if one is missing.
-    const bool all_bytes = std::all_of(piece.begin(), piece.end(),
-                                       [&](char b) { return byte_tokens_[uint8_t(b)] >= 0; });
-    if (all_bytes) {
-      for (char b : piece) out.push_back(byte_tokens_[uint8_t(b)]);
-    } else if (unk_ >= 0) {
-      out.push_back(unk_);
+    const size_t first = out.size();
+    pieces.clear();
+    spm_merge(spm_, word, pieces);
+    for (const SpmPiece& p : pieces) {
+      const std::string_view piece = word.substr(p.offset, p.bytes);
+      if (const int32_t id = text_index_.find(piece); id >= 0) {
+        out.push_back(id);
+        continue;
+      }
+      // Byte fallback: every byte as its <0xXX> token, or the unknown token if one is missing.
+      const bool all_bytes = std::all_of(piece.begin(), piece.end(),
+                                         [&](char b) { return byte_tokens_[uint8_t(b)] >= 0; });
+      if (all_bytes) {
+        for (char b : piece) out.push_back(byte_tokens_[uint8_t(b)]);
+      } else if (unk_ >= 0) {
+        out.push_back(unk_);
+      }
     }
+    if (word.size() <= kMaxCachedWordBytes) {
+      done.emplace(std::string(word), std::pair{first, out.size() - first});
+    }
+  };
+  constexpr uint32_t kSpace = 0x2581;
+  size_t word_start = 0;
+  uint32_t prev = kSpace;
+  for (size_t i = 0; i < escaped.size();) {
+    const Utf8Char c = decode_utf8(escaped, i);
+    if (c.cp == kSpace && prev != kSpace && i > word_start &&
+        !std::binary_search(spm_joins_before_space_.begin(), spm_joins_before_space_.end(), prev)) {
+      encode_word(std::string_view(escaped).substr(word_start, i - word_start));
+      word_start = i;
+    }
+    prev = c.cp;
+    i += c.len;
   }
+  if (word_start < escaped.size()) encode_word(std::string_view(escaped).substr(word_start));
 }
 
 std::string Tokenizer::decode_piece(int32_t id, bool render_special) const {

@@ -23,6 +23,7 @@
 #include "tokenizer/bpe.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/special_matcher.h"
+#include "tokenizer/token_index.h"
 #include "tokenizer/spm.h"
 
 namespace kiln::tokenizer {
@@ -75,7 +76,15 @@ class Tokenizer {
   Tokenizer() = default;
   void load(const std::vector<gguf::KeyValue>& metadata, const std::string& source);
   void encode_bpe(std::string_view text, std::vector<int32_t>& out) const;
-  void encode_spm(std::string_view text, bool prefix_space, std::vector<int32_t>& out) const;
+  // Heterogeneous-lookup map: SPM word -> (first, count) of its ids already in the output.
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using SpmWordIds =
+      std::unordered_map<std::string, std::pair<size_t, size_t>, StringHash, std::equal_to<>>;
+  void encode_spm(std::string_view text, bool prefix_space, SpmWordIds& done,
+                  std::vector<int32_t>& out) const;
   void check_id(int32_t id) const;
   // Appends id's bytes to out; first: no piece rendered yet (SPM drops the prefix space there).
   void append_piece(int32_t id, bool render_special, bool& first, std::string& out) const;
@@ -90,11 +99,12 @@ class Tokenizer {
   std::vector<std::string> pieces_;  // decoded bytes of each token
   std::vector<TokenType> types_;
   std::vector<float> scores_;
-  std::unordered_map<std::string_view, int32_t> text_to_id_;
-  std::unordered_map<std::string_view, int32_t> piece_to_id_;  // BPE: normal tokens by bytes
+  TokenIndex text_index_;   // all tokens by stored text
+  TokenIndex piece_index_;  // BPE: normal tokens by bytes
   int32_t byte_tokens_[256];  // BPE: the token of each single byte; SPM: <0xXX>; -1 if none
   MergeTable merges_;
   SpmVocab spm_;
+  std::vector<uint32_t> spm_joins_before_space_;  // code points a token joins to a following U+2581
   SpecialMatcher specials_;
   int32_t bos_ = -1, eos_ = -1, eot_ = -1, eom_ = -1, pad_ = -1, unk_ = -1;
   bool add_bos_ = false, add_eos_ = false;
