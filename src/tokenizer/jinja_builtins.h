@@ -1,7 +1,10 @@
 #pragma once
-// Jinja's filters and tests, Python's str/dict methods, and attribute/subscript lookup with
-// Jinja2's rules (a missing key or index is undefined; only undefined itself cannot be indexed).
-// Everything throws TemplateError for what it cannot compute exactly as Python would.
+// Jinja's filters and tests (jinja_filters.cpp), Python's str and dict methods
+// (jinja_methods.cpp), and attribute/subscript lookup with Jinja2's rules (jinja_lookup.cpp: a
+// missing key or index is undefined; only undefined itself cannot be indexed). Everything
+// throws TemplateError for what it cannot compute exactly as Python would.
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,5 +33,27 @@ Value get_slice(const Value& object, const Value& start, const Value& stop, cons
 std::vector<Value> iterate(const Value& v);
 // `needle in haystack`: substring, list element or dict key.
 bool contains(const Value& haystack, const Value& needle);
+
+// ---- shared by the builtins' files ----
+
+inline bool given(const Value& v) { return !v.is_undefined(); }
+inline bool is_none(const Value& v) { return v.is_data() && v.json().is_null(); }
+inline bool is_string(const Value& v) { return v.is_data() && v.json().is_string(); }
+inline bool is_int(const Value& v) { return v.is_data() && v.json().is_number_integer(); }
+inline const std::string& str_ref(const Value& v) { return v.json().get_ref<const std::string&>(); }
+std::int64_t to_int(const Value& v, const char* what);
+std::string need_string(const Value& v, const char* what);
+
+using Params = std::initializer_list<std::string_view>;
+// Binds Python-style positional and keyword arguments to the named parameters of a builtin;
+// parameters not passed stay undefined.
+std::vector<Value> bind_args(const std::string& what, const Args& args, Params params);
+
+// Python str operations; case changes are ASCII only (non-ASCII text is refused).
+std::string upper(const std::string& s);
+std::string lower(const std::string& s);
+std::string capitalize(const std::string& s);
+std::string title_filter(const std::string& s);  // Jinja's |title, not str.title()
+std::string replace(const std::string& s, const std::string& from, const std::string& to, std::int64_t count);
 
 }  // namespace kiln::tokenizer::jinja

@@ -1,5 +1,6 @@
 #include "tokenizer/jinja_parser.h"
 
+#include <algorithm>
 #include <initializer_list>
 #include <string_view>
 
@@ -145,7 +146,7 @@ class Parser {
       while (skip_op(","));
       if (parens) expect_op(")");
       if (!skip_name("in")) error(peek(), "expected 'in' in a for tag, got " + describe(peek()));
-      s->exprs.push_back(parse_or());  // no inline if here: "if" starts the loop filter
+      s->exprs.push_back(parse_binary(0));  // no inline if here: "if" starts the loop filter
       s->exprs.push_back(skip_name("if") ? parse_expression() : nullptr);
       if (is_name("recursive")) error(peek(), "recursive for loops are not supported");
       expect_block_end();
@@ -231,34 +232,37 @@ class Parser {
   }
 
   ExprPtr parse_expression() {
-    ExprPtr e = parse_or();
+    ExprPtr e = parse_binary(0);
     while (is_name("if")) {
       const Token& at = next();
       auto cond = node(Expr::Kind::Cond, at);
       cond->args.push_back(std::move(e));
-      cond->args.push_back(parse_or());
+      cond->args.push_back(parse_binary(0));
       cond->args.push_back(skip_name("else") ? parse_expression() : nullptr);
       e = std::move(cond);
     }
     return e;
   }
 
-  ExprPtr parse_or() {
-    ExprPtr e = parse_and();
-    while (is_name("or")) {
-      const Token& at = next();
-      e = binary(at, "or", std::move(e), parse_and());
+  // Left-associative binary operators by precedence, loosest first. The operands of "and" are
+  // "not" and the comparisons (parse_not, parse_compare), whose operands start at kMathLevel.
+  static constexpr int kMathLevel = 2;
+  ExprPtr parse_binary(int level) {
+    static const std::vector<std::vector<std::string_view>> kLevels = {
+        {"or"}, {"and"}, {"+", "-"}, {"~"}, {"*", "/", "//", "%"}, {"**"}};
+    auto operand = [&] {
+      if (level + 1 == kMathLevel) return parse_not();
+      return level + 1 == int(kLevels.size()) ? parse_unary(true) : parse_binary(level + 1);
+    };
+    ExprPtr e = operand();
+    while (true) {
+      const Token& t = peek();
+      const auto& ops = kLevels[level];
+      if ((t.kind != TokenKind::Op && t.kind != TokenKind::Name) || std::find(ops.begin(), ops.end(), t.text) == ops.end())
+        return e;
+      next();
+      e = binary(t, t.text, std::move(e), operand());
     }
-    return e;
-  }
-
-  ExprPtr parse_and() {
-    ExprPtr e = parse_not();
-    while (is_name("and")) {
-      const Token& at = next();
-      e = binary(at, "and", std::move(e), parse_not());
-    }
-    return e;
   }
 
   ExprPtr parse_not() {
@@ -271,7 +275,7 @@ class Parser {
 
   ExprPtr parse_compare() {
     const Token& at = peek();
-    ExprPtr first = parse_math1();
+    ExprPtr first = parse_binary(kMathLevel);
     ExprPtr cmp;
     while (true) {
       std::string op;
@@ -286,45 +290,9 @@ class Parser {
         cmp->args.push_back(std::move(first));
       }
       cmp->ops.push_back(op);
-      cmp->args.push_back(parse_math1());
+      cmp->args.push_back(parse_binary(kMathLevel));
     }
     return cmp ? std::move(cmp) : std::move(first);
-  }
-
-  ExprPtr parse_math1() {
-    ExprPtr e = parse_concat();
-    while (is_op("+") || is_op("-")) {
-      const Token& at = next();
-      e = binary(at, at.text, std::move(e), parse_concat());
-    }
-    return e;
-  }
-
-  ExprPtr parse_concat() {
-    ExprPtr e = parse_math2();
-    while (is_op("~")) {
-      const Token& at = next();
-      e = binary(at, "~", std::move(e), parse_math2());
-    }
-    return e;
-  }
-
-  ExprPtr parse_math2() {
-    ExprPtr e = parse_pow();
-    while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
-      const Token& at = next();
-      e = binary(at, at.text, std::move(e), parse_pow());
-    }
-    return e;
-  }
-
-  ExprPtr parse_pow() {
-    ExprPtr e = parse_unary(true);
-    while (is_op("**")) {
-      const Token& at = next();
-      e = binary(at, "**", std::move(e), parse_unary(true));
-    }
-    return e;
   }
 
   ExprPtr parse_unary(bool with_filter) {
