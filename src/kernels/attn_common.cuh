@@ -74,6 +74,15 @@ __device__ __forceinline__ void pin_registers(float* d) {
 #pragma unroll
   for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
+// The same for wgmma's A fragments: the tensor cores read them asynchronously until the wait, so
+// they must stay live and unmoved until then (pin before the issue and after the wait).
+template <int N>
+__device__ __forceinline__ void pin_fragments(u32 (*a)[4]) {
+#pragma unroll
+  for (int i = 0; i < N; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j) asm volatile("" : "+r"(a[i][j])::"memory");
+}
 // Makes this thread's generic-proxy shared-memory writes (cp.async, st.shared) visible to the
 // tensor cores' async-proxy reads.
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }

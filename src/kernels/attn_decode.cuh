@@ -212,13 +212,19 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
   __syncthreads();
   if (!is_last) return;
   __threadfence();
-  // Per (head, split): weight 2^(m - M) in weight[]; per head: 1 / denominator in inv_sum[].
-  float* weight = acc;                           // [gqa][n_splits]
-  float* inv_sum = acc + kAttnDecodeMaxGqa * 64;  // [gqa]
+  // Every (head, split)'s max and sum in one round trip, then per head the weights 2^(m_i - M)
+  // and 1 / denominator, then the weighted sum over splits, 4 dims per thread with the splits'
+  // loads unrolled (independent: in flight together).
+  float* weight = acc;                                   // [gqa][n_splits]
+  float* part_sum = acc + kAttnDecodeMaxGqa * 64;        // [gqa][n_splits]
+  float* inv_sum = acc + 2 * kAttnDecodeMaxGqa * 64;     // [gqa]
   const long long first = static_cast<long long>(seq) * n_heads * max_splits;
   for (int i = threadIdx.x; i < gqa * n_splits; i += THREADS) {
     const int h = i / n_splits, sp = i % n_splits;
-    weight[i] = __ldcg(p.partial_ml + (first + static_cast<long long>(kv_head * gqa + h) * max_splits + sp) * 2);
+    const float2 v = __ldcg(reinterpret_cast<const float2*>(p.partial_ml) + first +
+                            static_cast<long long>(kv_head * gqa + h) * max_splits + sp);
+    weight[i] = v.x;
+    part_sum[i] = v.y;
   }
   __syncthreads();
   if (threadIdx.x < gqa) {
@@ -229,20 +235,33 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
     for (int sp = 0; sp < n_splits; ++sp) {
       const float m_i = weight[h * n_splits + sp];
       const float w = m_i == neg_inf() ? 0.f : ex2(m_i - mx);  // a split with no keys weighs nothing
-      sum += __ldcg(p.partial_ml + (first + static_cast<long long>(head) * max_splits + sp) * 2 + 1) * w;
+      sum += part_sum[h * n_splits + sp] * w;
       weight[h * n_splits + sp] = w;
     }
     if constexpr (SINKS) sum += ex2(p.sinks[head] * kLog2e - mx);
     inv_sum[h] = 1.f / sum;
   }
   __syncthreads();
-  for (int i = threadIdx.x; i < gqa * D; i += THREADS) {
-    const int h = i / D, d = i % D, head = kv_head * gqa + h;
-    const float* o = p.partial_o + (first + static_cast<long long>(head) * max_splits) * D + d;
-    float value = 0.f;
-    for (int sp = 0; sp < n_splits; ++sp) value += __ldcg(o + static_cast<long long>(sp) * D) * weight[h * n_splits + sp];
-    static_cast<f16_bits*>(p.out)[(static_cast<long long>(token) * n_heads + head) * D + d] =
-        kiln_dev::f32_to_f16(value * inv_sum[h]);
+  for (int i = threadIdx.x; i < gqa * D / 4; i += THREADS) {
+    const int h = i / (D / 4), d4 = i % (D / 4), head = kv_head * gqa + h;
+    const float4* o =
+        reinterpret_cast<const float4*>(p.partial_o + (first + static_cast<long long>(head) * max_splits) * D) + d4;
+    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll 8
+    for (int sp = 0; sp < n_splits; ++sp) {
+      const float4 x = __ldcg(o + sp * (D / 4));
+      const float w = weight[h * n_splits + sp];
+      v.x += x.x * w;
+      v.y += x.y * w;
+      v.z += x.z * w;
+      v.w += x.w * w;
+    }
+    const float r = inv_sum[h];
+    uint2 packed;
+    packed.x = pack_f16x2(v.x * r, v.y * r);
+    packed.y = pack_f16x2(v.z * r, v.w * r);
+    *reinterpret_cast<uint2*>(static_cast<f16_bits*>(p.out) + (static_cast<long long>(token) * n_heads + head) * D +
+                              4 * d4) = packed;
   }
   if (threadIdx.x == 0) *counter = 0;  // ready for the next launch (or graph replay)
 }

@@ -111,7 +111,9 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   const int kb_row = lane % 8 + 8 * (lane / 16), kb_chunk = (lane / 8) % 2;
   const int vb_row = lane % 8 + 8 * ((lane / 8) % 2), vb_chunk = lane / 16;
 
-  u32 qf[Q_IN_REGS ? KSTEPS : 1][4];
+  // Q fragments: kept for the whole loop when head_dim <= 128; otherwise re-read per tile (the
+  // wgmma path then holds one tile's worth until the wait).
+  u32 qf[(Q_IN_REGS || WGMMA) ? KSTEPS : 1][4];
   if constexpr (Q_IN_REGS) {
     cp_async_wait<0>();
     __syncthreads();
@@ -143,20 +145,27 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
     float s[STILES][4];
 #pragma unroll
     for (int i = 0; i < STILES; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
-    if constexpr (WGMMA) wgmma_fence();
+    if constexpr (WGMMA) {
+      pin_registers<STILES * 4>(&s[0][0]);
+      if constexpr (Q_IN_REGS) pin_fragments<KSTEPS>(qf);
+      wgmma_fence();
+    }
 #pragma unroll
     for (int kk = 0; kk < KSTEPS; ++kk) {
       u32 a[4];
       if constexpr (Q_IN_REGS) {
 #pragma unroll
         for (int i = 0; i < 4; ++i) a[i] = qf[kk][i];
+      } else if constexpr (WGMMA) {
+        ldmatrix_x4(q_smem + tile_offset<D>(a_row, 2 * kk + a_chunk), qf[kk]);
+        pin_fragments<1>(&qf[kk]);
+        wgmma_fence();  // A registers written just now
       } else {
         ldmatrix_x4(q_smem + tile_offset<D>(a_row, 2 * kk + a_chunk), a);
-        if constexpr (WGMMA) wgmma_fence();  // A registers written just now
       }
       if constexpr (WGMMA) {
         // B = the 64 keys x 16 dims of this step: K-major, 32 B per step inside a 64-dim block.
-        wgmma_m64n64k16<0>(&s[0][0], a, desc_sw128(ks + (kk / 4) * BN * 128 + (kk % 4) * 32));
+        wgmma_m64n64k16<0>(&s[0][0], qf[kk], desc_sw128(ks + (kk / 4) * BN * 128 + (kk % 4) * 32));
       } else {
 #pragma unroll
         for (int nn = 0; nn < STILES / 2; ++nn) {
@@ -171,6 +180,7 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
       wgmma_commit();
       wgmma_wait_all();
       pin_registers<STILES * 4>(&s[0][0]);
+      pin_fragments<KSTEPS>(qf);
     }
 
     // Mask only where the tile crosses an edge of some row's visible range: keys after the
@@ -226,6 +236,8 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
     if constexpr (WGMMA) {
       // B = 16 keys x 64 dims of V, MN-major: one descriptor per 64-dim block (8 KB apart), 16
       // keys = 2048 B per step.
+      pin_fragments<BN / 16>(pa);
+      pin_registers<OTILES * 4>(&o[0][0]);
       wgmma_fence();
 #pragma unroll
       for (int kk = 0; kk < BN / 16; ++kk)
@@ -235,6 +247,7 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
       wgmma_commit();
       wgmma_wait_all();
       pin_registers<OTILES * 4>(&o[0][0]);
+      pin_fragments<BN / 16>(pa);  // P stays untouched until the tensor cores are done with it
     } else {
 #pragma unroll
       for (int kk = 0; kk < BN / 16; ++kk) {

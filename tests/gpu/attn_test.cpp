@@ -260,8 +260,8 @@ TEST(AttnGpu, PrefillSweepInOneVarlenBatch) {
   check(c);
 }
 
-// The mma.sync path (the fallback off sm_90, and head_dim 256's default) on the shapes the wgmma
-// path takes by default, and wgmma forced where it is not the default.
+// The mma.sync path (the fallback off sm_90, and the default for head_dim 64 and 256) on the
+// shapes the wgmma path takes by default, and wgmma forced for head_dim 256 (not its default).
 TEST(AttnGpu, PrefillOtherTensorCorePath) {
   KILN_REQUIRE_GPU();
   for (int d : {64, 128})
