@@ -14,6 +14,7 @@ ChatTemplate::ChatTemplate(ChatTemplate&&) noexcept = default;
 ChatTemplate& ChatTemplate::operator=(ChatTemplate&&) noexcept = default;
 
 std::string ChatTemplate::apply(const std::vector<ChatMessage>& messages, const ChatOptions& options) const {
+  KILN_CHECK(body_, "chat template: apply() on a moved-from ChatTemplate");
   jinja::RenderContext context;
   jinja::Json& vars = context.variables;
   vars["messages"] = jinja::Json::array();

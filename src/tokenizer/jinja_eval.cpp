@@ -53,7 +53,7 @@ Value repeat(const Value& seq, std::int64_t times) {
   Json out = Json::array();
   for (std::int64_t i = 0; i < times; ++i)
     for (const Json& e : seq.json()) out.push_back(e);
-  return Value(std::move(out));
+  return Value(std::move(out)).add_tuple_levels(seq.tuple_levels());
 }
 
 // Python's + - * / // % ** on the values Jinja passes them.

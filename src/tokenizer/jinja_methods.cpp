@@ -29,21 +29,17 @@ std::string title(const std::string& s) {
 
 Json split(const std::string& s, const Value& sep, std::int64_t maxsplit) {
   Json parts = Json::array();
-  if (!given(sep) || is_none(sep)) {  // runs of whitespace, no empty parts
-    std::size_t i = 0;
-    auto space = [&](std::size_t k) { return is_python_space(static_cast<unsigned char>(s[k])); };
+  if (!given(sep) || is_none(sep)) {  // runs of (Unicode) whitespace, no empty parts
+    std::vector<std::size_t> at = code_point_starts(s);  // byte offset of each code point, then the end
+    std::size_t n = at.size() - 1, i = 0, len = 0;
+    auto space = [&](std::size_t k) { return is_python_space(decode_utf8(s, at[k], &len)); };
     while (true) {
-      while (i < s.size() && space(i)) ++i;
-      if (i == s.size()) break;
-      if (maxsplit >= 0 && std::int64_t(parts.size()) == maxsplit) {
-        std::string rest = s.substr(i);
-        while (!rest.empty() && is_python_space(static_cast<unsigned char>(rest.back()))) rest.pop_back();
-        parts.push_back(rest);
-        break;
-      }
+      while (i < n && space(i)) ++i;
+      if (i == n) break;
       std::size_t j = i;
-      while (j < s.size() && !space(j)) ++j;
-      parts.push_back(s.substr(i, j - i));
+      if (maxsplit >= 0 && std::int64_t(parts.size()) == maxsplit) j = n;  // the rest, as it is
+      while (j < n && !space(j)) ++j;
+      parts.push_back(s.substr(at[i], at[j] - at[i]));
       i = j;
     }
     return parts;

@@ -91,8 +91,7 @@ bool truthy(const Value& v) {
 
 // ---- UTF-8 -------------------------------------------------------------------------------
 
-// Decodes the code point at s[i]; an invalid byte decodes as itself (length 1).
-static char32_t decode(const std::string& s, std::size_t i, std::size_t* len) {
+char32_t decode_utf8(const std::string& s, std::size_t i, std::size_t* len) {
   auto b = static_cast<unsigned char>(s[i]);
   int n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
   if (n == 0 || i + n > s.size()) return *len = 1, b;
@@ -110,7 +109,7 @@ std::vector<std::size_t> code_point_starts(const std::string& s) {
   std::vector<std::size_t> starts;
   for (std::size_t i = 0, len = 0; i < s.size(); i += len) {
     starts.push_back(i);
-    decode(s, i, &len);
+    decode_utf8(s, i, &len);
   }
   starts.push_back(s.size());
   return starts;
@@ -128,14 +127,14 @@ std::string strip(const std::string& s, const Value& chars, bool left, bool righ
   if (!whitespace) {
     if (!chars.json().is_string()) throw TemplateError("strip arg must be None or str");
     const std::string& c = chars.json().get_ref<const std::string&>();
-    for (std::size_t i = 0, len = 0; i < c.size(); i += len) set += decode(c, i, &len);
+    for (std::size_t i = 0, len = 0; i < c.size(); i += len) set += decode_utf8(c, i, &len);
   }
   auto drop = [&](char32_t c) { return whitespace ? is_python_space(c) : set.find(c) != set.npos; };
   std::vector<std::size_t> starts = code_point_starts(s);
   std::size_t first = 0, last = starts.size() - 1;  // code point range [first, last)
   std::size_t len = 0;
-  while (left && first < last && drop(decode(s, starts[first], &len))) ++first;
-  while (right && last > first && drop(decode(s, starts[last - 1], &len))) --last;
+  while (left && first < last && drop(decode_utf8(s, starts[first], &len))) ++first;
+  while (right && last > first && drop(decode_utf8(s, starts[last - 1], &len))) --last;
   return s.substr(starts[first], starts[last] - starts[first]);
 }
 
@@ -184,14 +183,15 @@ static std::string repr_string(const std::string& s) {
   char quote = s.find('\'') != s.npos && s.find('"') == s.npos ? '"' : '\'';
   std::string out(1, quote);
   for (std::size_t i = 0, len = 0; i < s.size(); i += len) {
-    char32_t c = decode(s, i, &len);
+    char32_t c = decode_utf8(s, i, &len);
     char buf[16];
     if (c == '\\' || c == static_cast<char32_t>(quote)) out += '\\', out += static_cast<char>(c);
     else if (c == '\n') out += "\\n";
     else if (c == '\r') out += "\\r";
     else if (c == '\t') out += "\\t";
-    else if (c < 0x20 || (c >= 0x7f && c <= 0xa0)) std::snprintf(buf, sizeof buf, "\\x%02x", unsigned(c)), out += buf;
-    else if (c == 0x2028 || c == 0x2029 || c == 0xfeff || (c >= 0x200b && c <= 0x200f))
+    else if (c < 0x20 || (c >= 0x7f && c <= 0xa0) || c == 0xad) std::snprintf(buf, sizeof buf, "\\x%02x", unsigned(c)), out += buf;
+    else if ((c >= 0x2000 && c <= 0x200f) || (c >= 0x2028 && c <= 0x202f) || (c >= 0x205f && c <= 0x2064) ||
+             c == 0x1680 || c == 0x3000 || c == 0xfeff)  // spaces and format characters Python escapes
       std::snprintf(buf, sizeof buf, "\\u%04x", unsigned(c)), out += buf;
     else out.append(s, i, len);
   }
@@ -236,7 +236,7 @@ std::string to_str(const Value& v) {
 static void dump_string(const std::string& s, bool ensure_ascii, std::string& out) {
   out += '"';
   for (std::size_t i = 0, len = 0; i < s.size(); i += len) {
-    char32_t c = decode(s, i, &len);
+    char32_t c = decode_utf8(s, i, &len);
     char buf[16];
     switch (c) {
       case '"': out += "\\\""; continue;

@@ -90,6 +90,8 @@ struct JsonStyle {
 std::string dump_json(const Json& j, const JsonStyle& style);
 
 // UTF-8 helpers: Python indexes strings by code point.
+// Decodes the code point at s[i] and its byte length; an invalid byte decodes as itself (length 1).
+char32_t decode_utf8(const std::string& s, std::size_t i, std::size_t* len);
 std::vector<std::size_t> code_point_starts(const std::string& s);  // plus s.size() at the end
 bool is_python_space(char32_t c);
 std::string strip(const std::string& s, const Value& chars, bool left, bool right);

@@ -155,6 +155,9 @@ const Case kCases[] = {
      R"(<a><1> 3)"},
     {R"({{ strftime_now('%Y-%m-%d') }} {{ strftime_now is defined }} {{ raise_exception is defined }})",
      R"(2025-03-14 True True)"},
+    // Unicode whitespace splits; repr escapes what Python deems unprintable.
+    {R"({{ 'à b\u3000c  d '.split() }}|{{ 'à b\u3000c  d '.split(none, 1) }}|{{ '  x  '.split(none, 0) }}|{{ ['\u2028\u00ad\u00e9'] }}|{{ '\u00a0 x\u3000'|trim }})",
+     R"(['à', 'b', 'c', 'd']|['à', 'b\u3000c  d ']|['x  ']|['\u2028\xadé']|x)"},
     // |safe and |escape make markupsafe Markup; select/reject/map are lazy generators.
     {R"({{ ('a'|safe + '<') }}|{{ '<' + 'b'|safe }}|{{ ('<a>'|safe|trim) + '<' }}|{{ ('x'|safe|replace('x', 'y')) + '<' }}|{{ '<'|safe ~ '<' }}|{{ '<'|escape|escape }}|{{ ('a'|safe).upper() + '<' }}|{{ ('ab'|safe)[0] + '<' }}|{{ ('a'|safe|string) + '<' }}|{{ '<'|safe + '>'|safe }})",
      R"(a&lt;|&lt;b|<a>&lt;|y<|<<|&lt;|A&lt;|a&lt;|a&lt;|<>)"},
@@ -250,6 +253,7 @@ TEST(Jinja, RenderErrorsNameLineAndColumn) {
 TEST(Jinja, RefusesWhatItCannotReproduce) {
   EXPECT_EQ(error_of("{{ d.items() }}"), "chat template 1:1: printing a Python tuple is not supported");
   EXPECT_EQ(error_of("{{ (1, 2) }}"), "chat template 1:1: printing a Python tuple is not supported");
+  EXPECT_EQ(error_of("{{ (1, 2) * 2 }}"), "chat template 1:1: printing a Python tuple is not supported");
   EXPECT_EQ(error_of("{{ d|items|list|first }}"), "chat template 1:1: printing a Python tuple is not supported");
   EXPECT_EQ(error_of("{{ d.items }}"),
             "chat template 1:5: 'items' names a dict method; only calling it (items(...)) is supported");
