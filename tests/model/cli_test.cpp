@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "../common/run_kiln.h"
 #include "model_test_util.h"
 
 namespace kiln::model {
@@ -16,25 +17,10 @@ namespace {
 
 using test::TempDir;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out, err;
-};
+using kiln::test::RunResult;
 
 RunResult run_kiln(const std::string& args, const TempDir& dir) {
-  const std::string err_path = dir.file("stderr.txt");
-  const std::string cmd = std::string(KILN_BINARY) + " " + args + " 2>" + err_path;
-  RunResult r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream err(err_path);
-  r.err.assign(std::istreambuf_iterator<char>(err), {});
-  return r;
+  return kiln::test::run_kiln(args, dir.file("stderr.txt"));
 }
 
 class Cli : public ::testing::Test {

@@ -1,0 +1,115 @@
+// The CLI's behaviour on bad input and without a GPU, through the built binary: one clear
+// line on stderr and a non-zero exit, never a crash. (GPU runs are covered by tests/gpu.)
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "../common/run_kiln.h"
+
+namespace kiln {
+namespace {
+
+class Commands : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(KILN_BINARY)) GTEST_SKIP() << "kiln binary not built: " << KILN_BINARY;
+    dir_ = std::filesystem::temp_directory_path() /
+           ("kiln-cli-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  test::RunResult kiln(const std::string& args) { return test::run_kiln(args, (dir_ / "stderr.txt").string()); }
+  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+  std::string tiny_model() {
+    const std::string path = file("qwen3-tiny.gguf");
+    auto r = kiln("synth qwen3-tiny --seed 1 -o " + path);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return path;
+  }
+
+  std::filesystem::path dir_;
+};
+
+// The last line of stderr, which must be the one error line.
+std::string last_line(const std::string& text) {
+  std::string t = text;
+  while (!t.empty() && t.back() == '\n') t.pop_back();
+  return t.substr(t.find_last_of('\n') + 1);
+}
+
+TEST_F(Commands, MissingFileIsOneLine) {
+  for (const char* cmd : {"info", "bench -m", "run -p hi -m", "logits --tokens 1 -m"}) {
+    auto r = kiln(std::string(cmd) + " " + file("absent.gguf"));
+    EXPECT_EQ(r.exit_code, 1) << cmd;
+    EXPECT_NE(last_line(r.err).find("absent.gguf"), std::string::npos) << cmd << ": " << r.err;
+  }
+}
+
+TEST_F(Commands, TruncatedFileIsRejected) {
+  const std::string model = tiny_model();
+  const std::string cut = file("cut.gguf");
+  std::filesystem::copy_file(model, cut);
+  std::filesystem::resize_file(cut, std::filesystem::file_size(model) / 2);
+  auto r = kiln("bench -m " + cut + " -p 8 -n 2 -r 1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cut.gguf"), std::string::npos) << r.err;
+}
+
+TEST_F(Commands, BenchRejectsBadFlags) {
+  const std::string model = tiny_model();
+  auto fa = kiln("bench -m " + model + " -fa 0");
+  EXPECT_EQ(fa.exit_code, 1);
+  EXPECT_NE(fa.err.find("flash attention"), std::string::npos) << fa.err;
+  auto out = kiln("bench -m " + model + " -o xml");
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_NE(out.err.find("xml"), std::string::npos) << out.err;
+  auto jit = kiln("bench -m " + model + " --jit fast");
+  EXPECT_EQ(jit.exit_code, 1);
+  EXPECT_NE(jit.err.find("fast"), std::string::npos) << jit.err;
+}
+
+TEST_F(Commands, BenchOnTheCpuReferenceWritesATable) {
+  const std::string model = tiny_model();
+  auto r = kiln("bench -m " + model + " -p 8 -n 2 -d 0,4 -r 2 -ub 4 --cpu -o md");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("| qwen3 "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pp8 @ d4"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tg2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| CPU |"), std::string::npos) << r.out;
+  auto j = kiln("bench -m " + model + " -p 8 -n 0 -r 1 --cpu -o jsonl");
+  ASSERT_EQ(j.exit_code, 0) << j.err;
+  EXPECT_NE(j.out.find("\"n_prompt\":8"), std::string::npos) << j.out;
+}
+
+TEST_F(Commands, RunNeedsATokenizerAndAPrompt) {
+  const std::string model = tiny_model();  // tokenizer.ggml.model "none"
+  auto none = kiln("run -m " + model + " -p hello");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(last_line(none.err).find("has no tokenizer"), std::string::npos) << none.err;
+  auto empty = kiln("run -m " + model + " -p ''");
+  EXPECT_EQ(empty.exit_code, 1);
+  EXPECT_NE(last_line(empty.err).find("prompt is empty"), std::string::npos) << empty.err;
+}
+
+TEST_F(Commands, LogitsChecksTokens) {
+  const std::string model = tiny_model();
+  auto big = kiln("logits -m " + model + " --tokens 1,999999 --cpu");
+  EXPECT_EQ(big.exit_code, 1);
+  EXPECT_NE(last_line(big.err).find("999999"), std::string::npos) << big.err;
+  auto ok = kiln("logits -m " + model + " --tokens 1,2 --cpu");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(std::count(ok.out.begin(), ok.out.end(), '\n'), 2);
+}
+
+TEST_F(Commands, UnknownPresetAndSubcommand) {
+  auto preset = kiln("synth llama-1t -o " + file("x.gguf"));
+  EXPECT_EQ(preset.exit_code, 1);
+  EXPECT_NE(preset.err.find("llama-1t"), std::string::npos) << preset.err;
+  auto sub = kiln("fly");
+  EXPECT_NE(sub.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace kiln
