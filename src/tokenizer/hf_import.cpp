@@ -174,11 +174,8 @@ std::optional<std::string> chat_template(const std::filesystem::path& dir, const
   return std::nullopt;
 }
 
-}  // namespace
-
-std::vector<gguf::KeyValue> gguf_metadata_from_hf(const std::string& dir_name,
-                                                  const HfImportOptions& options) {
-  const std::filesystem::path dir(dir_name);
+std::vector<gguf::KeyValue> import_folder(const std::filesystem::path& dir,
+                                          const HfImportOptions& options) {
   const std::string where = (dir / "tokenizer.json").string();
   const json tj = read_json(dir / "tokenizer.json");
   const json config = std::filesystem::exists(dir / "tokenizer_config.json")
@@ -332,6 +329,19 @@ std::vector<gguf::KeyValue> gguf_metadata_from_hf(const std::string& dir_name,
     set("tokenizer.chat_template", gguf::Value::str(*chat));
   }
   return kv;
+}
+
+}  // namespace
+
+std::vector<gguf::KeyValue> gguf_metadata_from_hf(const std::string& dir,
+                                                  const HfImportOptions& options) {
+  try {
+    return import_folder(dir, options);
+  } catch (const nlohmann::json::exception& e) {
+    // A field of the wrong JSON type somewhere (hand-edited or truncated files).
+    fail((std::filesystem::path(dir) / "tokenizer.json").string(), ": unexpected content (",
+         e.what(), ")");
+  }
 }
 
 }  // namespace kiln::tokenizer

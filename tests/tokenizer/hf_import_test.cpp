@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "npm_reference.h"
+#include "tokenizer/byte_level.h"
 #include "tokenizer/hf_import.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -138,6 +139,68 @@ TEST_F(HfImport, PadsToTheModelsVocabularySize) {
   }
 }
 
+// A tiny byte-level tokenizer folder written here (so this runs without the npm packages):
+// the converter's keys, the chat template precedence, and encoding with the result.
+TEST(HfImportTiny, ByteLevelFolderToWorkingTokenizer) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("kiln_hf_tiny_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  nlohmann::json vocab = nlohmann::json::object();
+  for (int b = 0; b < 256; ++b) vocab[byte_level_encode(std::string(1, char(b)))] = b;
+  vocab["he"] = 256;
+  vocab["hello"] = 257;  // no merge makes it: only ignore_merges finds it
+  vocab["\xC4\xA0w"] = 258;
+  nlohmann::json tj = {
+      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"ignore_merges", true},
+                 {"merges", nlohmann::json::array({nlohmann::json::array({"h", "e"}),
+                                                   nlohmann::json::array({"\xC4\xA0", "w"})})}}},
+      {"normalizer", nullptr},
+      {"pre_tokenizer",
+       {{"type", "Sequence"},
+        {"pretokenizers",
+         {{{"type", "Split"},
+           {"pattern", {{"Regex", R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)"}}},
+           {"behavior", "Isolated"}},
+          {{"type", "ByteLevel"}}}}}},
+      {"post_processor",
+       {{"type", "TemplateProcessing"},
+        {"single", {{{"SpecialToken", {{"id", "<|bos|>"}}}}, {{"Sequence", {{"id", "A"}}}}}}}},
+      {"added_tokens",
+       {{{"id", 259}, {"content", "<|bos|>"}, {"special", true}},
+        {{"id", 260}, {"content", "<|eot_id|>"}, {"special", true}},
+        {{"id", 262}, {"content", "<tool>"}, {"special", false}}}},
+  };
+  std::ofstream(dir / "tokenizer.json") << tj.dump();
+  std::ofstream(dir / "tokenizer_config.json")
+      << nlohmann::json{{"bos_token", "<|bos|>"},
+                        {"eos_token", {{"content", "<|eot_id|>"}}},
+                        {"chat_template", {{{"name", "tool_use"}, {"template", "T"}},
+                                           {{"name", "default"}, {"template", "D"}}}}}
+             .dump();
+  auto kv = gguf_metadata_from_hf(dir.string(), {.vocab_size = 264});
+  EXPECT_EQ(find(kv, "tokenizer.chat_template")->as_str(""), "D");
+  std::ofstream(dir / "chat_template.jinja") << "{{ messages }}";  // a separate file wins
+  kv = gguf_metadata_from_hf(dir.string(), {.vocab_size = 264});
+  EXPECT_EQ(find(kv, "tokenizer.chat_template")->as_str(""), "{{ messages }}");
+  std::filesystem::remove_all(dir);
+
+  EXPECT_EQ(find(kv, "tokenizer.ggml.pre")->as_str(""), "llama-bpe");
+  EXPECT_EQ(find(kv, "tokenizer.ggml.merges")->as_array("")[1].as_str(""), "\xC4\xA0 w");
+  EXPECT_EQ(find(kv, "tokenizer.ggml.bos_token_id")->as_u64(""), 259u);
+  EXPECT_EQ(find(kv, "tokenizer.ggml.eos_token_id")->as_u64(""), 260u);
+  EXPECT_EQ(find(kv, "tokenizer.ggml.eot_token_id")->as_u64(""), 260u);
+  EXPECT_TRUE(find(kv, "tokenizer.ggml.add_bos_token")->as_bool(""));
+  const auto& tokens = find(kv, "tokenizer.ggml.tokens")->as_array("");
+  ASSERT_EQ(tokens.size(), 264u);
+  EXPECT_EQ(tokens[261].as_str(""), "[PAD261]");  // a gap in the ids
+  EXPECT_EQ(tokens[263].as_str(""), "[PAD263]");  // padding to vocab_size
+  const auto tok = Tokenizer::from_metadata(kv);
+  EXPECT_EQ(tok->token_type(261), TokenType::kUnused);
+  EXPECT_EQ(tok->token_type(262), TokenType::kUserDefined);
+  EXPECT_EQ(tok->encode("hello world<tool><|eot_id|>"),
+            (std::vector<int32_t>{259, 257, 258, 'o', 'r', 'l', 'd', 262, 260}));
+}
+
 // Tokenizers kiln cannot represent fail with a message naming the file and the difference.
 TEST(HfImportErrors, NameWhatIsUnsupported) {
   const std::filesystem::path dir =
@@ -163,6 +226,11 @@ TEST(HfImportErrors, NameWhatIsUnsupported) {
             std::string::npos)
       << message("{}");
   EXPECT_NE(message("{not json").find("tokenizer.json: not valid JSON"), std::string::npos);
+  const std::string bad_vocab = R"({"model": {"type": "BPE", "byte_fallback": true,
+      "vocab": {"a": "zero"}}, "normalizer": {"type": "Replace", "pattern": {"String": " "},
+      "content": "\u2581"}})";
+  EXPECT_NE(message(bad_vocab).find("tokenizer.json: unexpected content ("), std::string::npos)
+      << message(bad_vocab);
   std::filesystem::remove_all(dir);
   EXPECT_NE(message("").find("tokenizer.json: cannot open"), std::string::npos);
 }
