@@ -9,6 +9,10 @@
 #include "jit/disk_cache.h"
 #include "jit/library.h"
 #include "jit/preset_kernels.h"
+#include "engine/kernel_set.h"
+#include "gguf/gguf.h"
+#include "model/model.h"
+#include "model/synth.h"
 #include "util/error.h"
 
 namespace kiln::apps {
@@ -20,6 +24,9 @@ struct KernelsArgs {
   std::string arch;        // precompile: "" = the device's
   std::string mode;        // precompile: "" = $KILN_JIT
   bool all_variants = false;
+  std::string model_path;  // precompile: the model whose kernel set to build
+  std::string preset;      // precompile: or a synth preset's shapes (no file needed)
+  int ctx = 4096, ubatch = 512;
   int threads = 0;
   int sm_count = 0;        // 0 = the device's, else 132 (H100)
 };
@@ -80,21 +87,38 @@ int run_clear(const KernelsArgs& args) {
   return 0;
 }
 
+// The kernel set to precompile: the engine's for a model file or a preset's shapes, or the
+// JIT layer's demo kernels in every variant.
+std::vector<jit::KernelKey> precompile_keys(const KernelsArgs& args, int sm_count, int cc_major) {
+  KILN_CHECK(int(!args.model_path.empty()) + int(!args.preset.empty()) + int(args.all_variants) == 1,
+             "kernels precompile: give one of MODEL, --preset NAME or --all-variants");
+  if (args.all_variants) return jit::all_variants(sm_count);
+  engine::KernelSetOptions options;
+  options.n_ctx = args.ctx;
+  options.n_ubatch = args.ubatch;
+  options.target = {.sm_count = sm_count, .cc_major = cc_major};
+  if (!args.preset.empty()) {
+    const model::Preset& preset = model::find_preset(args.preset);
+    const model::Model shapes =
+        model::shape_only_model(model::arch_traits(preset.arch), model::synthetic_hparams(preset, {}));
+    return engine::engine_kernel_set(shapes, options);
+  }
+  const gguf::File file = gguf::File::open(args.model_path);
+  return engine::engine_kernel_set(model::load_model(file), options);
+}
+
 int run_precompile(const KernelsArgs& args) {
-  KILN_CHECK(args.all_variants,
-             "kernels precompile: pass --all-variants (the seed presets' kernel set); a model's own set "
-             "comes with the plan layer");
   jit::LibraryOptions options;
   options.cache_dir = args.cache_dir;
   options.arch = args.arch;
   if (!args.mode.empty()) options.mode = jit::parse_mode(args.mode);
   options.threads = args.threads;
   options.strict = false;
-  const int sm_count = args.sm_count ? args.sm_count
-                       : jit::Device::has_device() ? jit::Device::current().sm_count
-                                                   : 132;
+  const bool device = jit::Device::has_device();
+  const int sm_count = args.sm_count ? args.sm_count : device ? jit::Device::current().sm_count : 132;
+  const int cc_major = device && args.arch.empty() ? jit::Device::current().cc_major : 9;
   jit::Library library(options);
-  const jit::LoadSummary summary = library.precompile(jit::all_variants(sm_count));
+  const jit::LoadSummary summary = library.precompile(precompile_keys(args, sm_count, cc_major));
   std::printf("%s\n", summary.line().c_str());
   return 0;
 }
@@ -110,8 +134,12 @@ Run add_kernels(CLI::App& app) {
   CLI::App* stats = kernels->add_subcommand("stats", "count the cached kernels and their bytes, per kernel");
   CLI::App* clear = kernels->add_subcommand("clear", "remove every cached kernel");
   CLI::App* precompile = kernels->add_subcommand("precompile", "compile kernels into the cache before a run");
+  precompile->add_option("model", args->model_path, "GGUF file whose kernel set to compile");
+  precompile->add_option("--preset", args->preset, "or a `kiln synth` preset's shapes (no file needed)");
+  precompile->add_option("-c,--ctx-size", args->ctx, "context size the engine will run with");
+  precompile->add_option("--ubatch-size", args->ubatch, "prefill micro-batch the engine will run with");
   precompile->add_flag("--all-variants", args->all_variants,
-                       "every kernel, generic and specialized for the seed presets' shapes");
+                       "or the JIT layer's demo kernels, generic and specialized for the seed presets");
   precompile->add_option("--arch", args->arch, "GPU arch to compile for, e.g. sm_90a (default: the device's)");
   precompile->add_option("--mode", args->mode, "specialized or generic (default: $KILN_JIT or specialized)");
   precompile->add_option("--threads", args->threads, "compile threads (default: $KILN_THREADS or all cores)");

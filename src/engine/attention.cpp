@@ -200,7 +200,7 @@ uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_u
   return attn_decode_workspace_bytes(s, 1);
 }
 
-AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, int sm_count) {
+AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, int sm_count, bool allocate) {
   const auto& hp = model.hp;
   AttentionConfig c;
   c.scale = hp.attn_scale > 0 ? hp.attn_scale : 1.f / std::sqrt(float(hp.head_dim));
@@ -231,6 +231,7 @@ AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_uba
     l.rope_table = it->second;
     c.layers.push_back(l);
   }
+  if (!allocate) return c;
   if (!tables.empty()) {
     c.rope_tables = DeviceBuffer(tables.size() * sizeof(double), "RoPE frequency tables");
     c.rope_tables.upload(tables.data(), tables.size() * sizeof(double));

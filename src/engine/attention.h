@@ -269,8 +269,10 @@ struct AttentionConfig {
 
 // Bytes of the decode workspace for one sequence (the engine's memory budget).
 uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_ubatch);
-// Builds the config (uploads the RoPE tables, allocates the workspace).
-AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, int sm_count);
+// Builds the config (uploads the RoPE tables, allocates the workspace; with allocate = false
+// neither, for planning kernel sets without a GPU).
+AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, int sm_count,
+                                 bool allocate = true);
 // The decode-graph bucket of a step whose sequence ends at kv_len: one number per combination
 // of split counts of the model's layers (a graph captured for it replays correctly for every
 // kv_len with the same bucket).

@@ -99,10 +99,15 @@ struct Engine::State {
   }
 };
 
-std::string Engine::unsupported(const model::Model& model) {
+std::string Engine::unsupported_arch(const model::Model& model) {
   const std::string& arch = model.arch.name;
   if (arch != "llama" && arch != "qwen2" && arch != "qwen3")
     return cat("does not run ", arch, " models yet (llama, qwen2, qwen3)");
+  return "";
+}
+
+std::string Engine::unsupported(const model::Model& model) {
+  if (auto why = unsupported_arch(model); !why.empty()) return why;
   return unsupported_weights(model);
 }
 
@@ -119,7 +124,7 @@ Engine::Engine(const model::Model& model, const EngineOptions& options)
               {"activations", config.activation_bytes}});
   KILN_CUDA_CHECK(cudaStreamCreateWithFlags(&state_->stream, cudaStreamNonBlocking));
   state_->weights = upload_weights(model, options.quiet ? std::function<void(uint64_t, uint64_t)>() : print_progress);
-  state_->forward = std::make_unique<Forward>(model, state_->weights, config, state_->stream);
+  state_->forward = std::make_unique<Forward>(model, &state_->weights, config, state_->stream);
   state_->prepare(options.mode);
 }
 

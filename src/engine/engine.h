@@ -34,7 +34,9 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Why this engine cannot run `model` ("does not run gemma3 yet"), or "" when it can.
+  // Why this engine cannot run `model` ("does not run gemma3 yet"), or "" when it can:
+  // unsupported_arch() looks at the architecture only, unsupported() also at the tensors.
+  static std::string unsupported_arch(const model::Model& model);
   static std::string unsupported(const model::Model& model);
 
   // Switches every kernel to the mode's build (compiles what is missing before returning).

@@ -41,14 +41,18 @@ ForwardConfig forward_config(const model::Model& model, int n_ctx, int n_ubatch,
   return c;
 }
 
-Forward::Forward(const model::Model& model, const Weights& weights, const ForwardConfig& config, cudaStream_t stream)
+Forward::Forward(const model::Model& model, const Weights* weights, const ForwardConfig& config, cudaStream_t stream)
     : model_(model),
-      weights_(weights),
+      weights_(weights ? *weights : no_weights_),
       config_(config),
       stream_(stream),
-      kv_(model, config.n_ctx),
-      attn_(attention_config(model, config.n_ctx, config.n_ubatch, config.target.sm_count)) {
+      kv_(weights ? KvCache(model, config.n_ctx) : KvCache(model, config.n_ctx, KvCache::NoDevice{})),
+      attn_(attention_config(model, config.n_ctx, config.n_ubatch, config.target.sm_count, weights != nullptr)) {
   const auto& hp = model.hp;
+  if (!weights) {
+    no_weights_.layers.resize(hp.n_layers);
+    return;
+  }
   const size_t u = config.n_ubatch;
   tokens_ = DeviceBuffer(u * 4, "token ids");
   positions_ = DeviceBuffer(u * 4, "positions");
@@ -124,7 +128,7 @@ void Forward::layer(plan::KernelPlan& plan, int il, int n) {
   rmsnorm(plan, hidden, w.attn_norm, xn_.get(), n);
   MatmulArgs qkv{.a = xn_.get(), .lda = hp.n_embd, .w = {w.wqkv.qs.get(), w.wqkv.d.get()},
                  .bias = w.bqkv.as<float>(), .out = qkv_.get(), .ldo = qkv_rows(hp), .m = n};
-  matmul(plan, {.n = qkv_rows(hp), .k = hp.n_embd, .out = MatmulOut::f32, .has_bias = w.bqkv.get() != nullptr}, qkv);
+  matmul(plan, {.n = qkv_rows(hp), .k = hp.n_embd, .out = MatmulOut::f32, .has_bias = model_.arch.qkv_bias}, qkv);
 
   AttentionLayerArgs attn{.qkv = qkv_.as<float>(),
                           .positions = positions_.as<int32_t>(),
@@ -137,7 +141,7 @@ void Forward::layer(plan::KernelPlan& plan, int il, int n) {
 
   MatmulArgs o{.a = attn_out_.get(), .lda = heads, .w = {w.wo.qs.get(), w.wo.d.get()}, .bias = w.bo.as<float>(),
                .out = hidden, .ldo = hp.n_embd, .m = n};
-  matmul(plan, {.n = hp.n_embd, .k = heads, .out = MatmulOut::add_f32, .has_bias = w.bo.get() != nullptr}, o);
+  matmul(plan, {.n = hp.n_embd, .k = heads, .out = MatmulOut::add_f32, .has_bias = model_.arch.output_bias}, o);
 
   rmsnorm(plan, hidden, w.ffn_norm, xn_.get(), n);
   MatmulArgs up{.a = xn_.get(), .lda = hp.n_embd, .w = {w.ffn_gate.qs.get(), w.ffn_gate.d.get()},

@@ -43,7 +43,9 @@ ForwardConfig forward_config(const model::Model& model, int n_ctx, int n_ubatch,
 
 class Forward {
  public:
-  Forward(const model::Model& model, const Weights& weights, const ForwardConfig& config, cudaStream_t stream);
+  // weights == nullptr: a planner, which touches no device and only records plans (the kernel
+  // set of a model on a machine without a GPU; see engine/kernel_set.h).
+  Forward(const model::Model& model, const Weights* weights, const ForwardConfig& config, cudaStream_t stream);
 
   // Token-count buckets up to n_ubatch: every n in a bucket runs the same kernels.
   std::vector<int> buckets() const;
@@ -73,6 +75,7 @@ class Forward {
   void matmul(plan::KernelPlan& plan, const MatmulShape& shape, const MatmulArgs& args);
 
   const model::Model& model_;
+  Weights no_weights_;  // a planner's: one empty LayerWeights per layer
   const Weights& weights_;
   ForwardConfig config_;
   cudaStream_t stream_;

@@ -71,12 +71,25 @@ KvCache::KvCache(const KvLayout& layout, int n_ctx, int max_seqs)
              " pages per sequence cannot hold ", n_ctx, " tokens");
 }
 
+KvCache::KvCache(const model::Model& model, int n_ctx, NoDevice)
+    : layout_(kv_layout(model, n_ctx, 1)),
+      n_ctx_(n_ctx),
+      max_seqs_(1),
+      allocator_(layout_.n_pages, layout_.page_size),
+      seq_pages_(1),
+      row_seq_(1, -1),
+      row_uploaded_(1, 0) {}
+
 void* KvCache::k_pool(int layer) const {
   KILN_CHECK(layer >= 0 && layer < layout_.n_layers, "KV cache: layer ", layer, " of ", layout_.n_layers);
+  if (!pools_.get()) return nullptr;  // a NoDevice cache
   return static_cast<char*>(pools_.get()) + layout_.pool_bytes() * 2 * layer;
 }
 
-void* KvCache::v_pool(int layer) const { return static_cast<char*>(k_pool(layer)) + layout_.pool_bytes(); }
+void* KvCache::v_pool(int layer) const {
+  char* k = static_cast<char*>(k_pool(layer));
+  return k ? k + layout_.pool_bytes() : nullptr;
+}
 
 const std::vector<int32_t>& KvCache::pages(int seq) const {
   KILN_CHECK(seq >= 0 && seq < max_seqs_, "KV cache: sequence ", seq, " of ", max_seqs_);

@@ -97,6 +97,10 @@ class KvCache {
   KvCache(const model::Model& model, int n_ctx, int max_seqs = 1);
   // Same, from explicit sizes (tests, benchmarks).
   KvCache(const KvLayout& layout, int n_ctx, int max_seqs);
+  // The layout only, no device memory (pool pointers are null): for planning kernel sets on a
+  // machine without a GPU.
+  struct NoDevice {};
+  KvCache(const model::Model& model, int n_ctx, NoDevice);
 
   const KvLayout& layout() const { return layout_; }
   int n_ctx() const { return n_ctx_; }

@@ -35,6 +35,19 @@ void set_layer_pattern(const ArchTraits& arch, const HParams& hp, Layer& layer) 
 
 }  // namespace
 
+Model shape_only_model(const ArchTraits& arch, const HParams& hp) {
+  Model model;
+  model.arch = arch;
+  model.hp = hp;
+  for (int il = 0; il < hp.n_layers; ++il) {
+    Layer layer;
+    layer.index = il;
+    set_layer_pattern(arch, hp, layer);
+    model.layers.push_back(layer);
+  }
+  return model;
+}
+
 Model load_model(const gguf::File& file) {
   const std::string& path = file.path();
   const std::string arch_name = file.get_str("general.architecture");

@@ -141,6 +141,10 @@ struct Model {
 const ArchTraits& arch_traits(const std::string& name);
 std::vector<std::string> known_archs();
 
+// A model with no file and no tensors: the arch, the hparams and each layer's pattern (window,
+// RoPE base and scale). Enough to plan the kernels a model needs without its weights.
+Model shape_only_model(const ArchTraits& arch, const HParams& hp);
+
 // Reads hparams from the file's keys and binds every tensor; throws kiln::Error naming the
 // missing or misshapen key/tensor ("FILE: tensor blk.3.attn_k.weight has shape 4096x512,
 // expected 4096x1024").

@@ -1,0 +1,24 @@
+#pragma once
+// The kernels the engine launches for a model, without a GPU: the forward pass is recorded on
+// a planner (engine/forward.h) for every token-count bucket, as the engine does before its
+// first token. `kiln kernels precompile` and the CI compile test use it.
+#include <vector>
+
+#include "engine/matmul.h"
+#include "jit/key.h"
+#include "model/model.h"
+
+namespace kiln::engine {
+
+struct KernelSetOptions {
+  int n_ctx = 4096;
+  int n_ubatch = 512;
+  bool all_logits = false;  // also the kernels that compute every token's logits (kiln logits)
+  MatmulTarget target;      // the GPU the keys are for (H100 by default)
+};
+
+// Distinct keys, in first-use order, as specialized keys (apply KernelKey::for_mode for the
+// generic build). Throws kiln::Error when the engine does not run this model.
+std::vector<jit::KernelKey> engine_kernel_set(const model::Model& model, const KernelSetOptions& options = {});
+
+}  // namespace kiln::engine

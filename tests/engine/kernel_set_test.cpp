@@ -1,0 +1,76 @@
+// The engine's kernel set, planned without a GPU (engine/kernel_set.h): what it holds, and that
+// every kernel of the dense seed presets compiles with NVRTC for sm_90a in both builds.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+#include "engine/kernel_set.h"
+#include "jit/library.h"
+#include "model/synth.h"
+
+namespace kiln {
+namespace {
+
+model::Model preset_shapes(const std::string& name) {
+  const model::Preset& preset = model::find_preset(name);
+  return model::shape_only_model(model::arch_traits(preset.arch), model::synthetic_hparams(preset, {}));
+}
+
+const std::vector<std::string> kDensePresets = {"llama-8b-q8_0", "qwen2-1.5b-q8_0", "qwen2-3b-q8_0",
+                                                "qwen2-7b-q8_0", "qwen3-4b-q8_0"};
+
+TEST(EngineKernelSet, HoldsEveryKernelOfTheForwardPass) {
+  const auto keys = engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"));
+  std::set<std::string> kernels, names;
+  for (const auto& k : keys) {
+    kernels.insert(k.kernel);
+    EXPECT_TRUE(names.insert(k.str()).second) << "duplicate " << k.str();
+  }
+  EXPECT_EQ(kernels, (std::set<std::string>{"embed", "rmsnorm", "matvec_q8r", "gemm_q8_0", "kv_write", "attn_prefill",
+                                            "attn_decode", "sample"}));
+  // Decode's products are mat-vecs of llama-8b's shapes: qkv 6144x4096, the LM head 128256.
+  EXPECT_TRUE(names.count(engine::matvec_q8r_key({.n = 6144, .k = 4096, .out = engine::MatmulOut::f32}, 1).str()));
+  EXPECT_TRUE(names.count(engine::matvec_q8r_key({.n = 128256, .k = 4096, .out = engine::MatmulOut::f32}, 1).str()));
+}
+
+TEST(EngineKernelSet, AllLogitsAddsTheirKernels) {
+  const model::Model shapes = preset_shapes("qwen2-1.5b-q8_0");
+  const auto plain = engine::engine_kernel_set(shapes);
+  const auto all = engine::engine_kernel_set(shapes, {.all_logits = true});
+  EXPECT_GT(all.size(), plain.size());
+}
+
+TEST(EngineKernelSet, RefusesArchsTheEngineDoesNotRun) {
+  try {
+    engine::engine_kernel_set(preset_shapes("gemma3-4b-q8_0"));
+    FAIL() << "gemma3 was planned";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("does not run gemma3"), std::string::npos) << e.what();
+  }
+}
+
+TEST(EngineKernelSet, DensePresetsCompileForSm90aInBothBuilds) {
+  for (jit::Mode mode : {jit::Mode::specialized, jit::Mode::generic}) {
+    jit::LibraryOptions options;
+    options.arch = "sm_90a";
+    options.cache_dir = "";  // always compile
+    options.mode = mode;
+    options.strict = false;
+    jit::Library library(options);
+    std::vector<jit::KernelKey> keys;
+    for (const auto& name : kDensePresets) {
+      auto set = engine::engine_kernel_set(preset_shapes(name));
+      keys.insert(keys.end(), set.begin(), set.end());
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    const jit::LoadSummary summary = library.precompile(keys);
+    EXPECT_EQ(summary.compiled, summary.needed);
+    std::printf("[ timing ] five dense presets: %s (%.1f s)\n", summary.line().c_str(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+}
+
+}  // namespace
+}  // namespace kiln
