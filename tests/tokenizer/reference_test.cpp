@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -20,7 +21,9 @@ namespace {
 
 using testing::family_models_dir;
 
+// KILN_TOKENIZER_CORPUS=FILE.json swaps in another corpus (e.g. a large generated one).
 std::filesystem::path corpus_path() {
+  if (const char* path = std::getenv("KILN_TOKENIZER_CORPUS")) return path;
   return std::filesystem::path(KILN_TEST_DATA_DIR) / "corpus.json";
 }
 
