@@ -8,7 +8,6 @@
 #include "jit/device.h"
 #include "jit/disk_cache.h"
 #include "jit/library.h"
-#include "jit/preset_kernels.h"
 #include "engine/kernel_set.h"
 #include "gguf/gguf.h"
 #include "model/model.h"
@@ -23,7 +22,6 @@ struct KernelsArgs {
   std::string cache_dir = jit::default_cache_dir();
   std::string arch;        // precompile: "" = the device's
   std::string mode;        // precompile: "" = $KILN_JIT
-  bool all_variants = false;
   std::string model_path;  // precompile: the model whose kernel set to build
   std::string preset;      // precompile: or a synth preset's shapes (no file needed)
   int ctx = 4096, ubatch = 512;
@@ -87,12 +85,10 @@ int run_clear(const KernelsArgs& args) {
   return 0;
 }
 
-// The kernel set to precompile: the engine's for a model file or a preset's shapes, or the
-// JIT layer's demo kernels in every variant.
+// The kernel set to precompile: the engine's, for a model file or a preset's shapes.
 std::vector<jit::KernelKey> precompile_keys(const KernelsArgs& args, int sm_count, int cc_major) {
-  KILN_CHECK(int(!args.model_path.empty()) + int(!args.preset.empty()) + int(args.all_variants) == 1,
-             "kernels precompile: give one of MODEL, --preset NAME or --all-variants");
-  if (args.all_variants) return jit::all_variants(sm_count);
+  KILN_CHECK(args.model_path.empty() != args.preset.empty(),
+             "kernels precompile: give a MODEL file or --preset NAME");
   engine::KernelSetOptions options;
   options.n_ctx = args.ctx;
   options.n_ubatch = args.ubatch;
@@ -138,8 +134,6 @@ Run add_kernels(CLI::App& app) {
   precompile->add_option("--preset", args->preset, "or a `kiln synth` preset's shapes (no file needed)");
   precompile->add_option("-c,--ctx-size", args->ctx, "context size the engine will run with");
   precompile->add_option("--ubatch-size", args->ubatch, "prefill micro-batch the engine will run with");
-  precompile->add_flag("--all-variants", args->all_variants,
-                       "or the JIT layer's demo kernels, generic and specialized for the seed presets");
   precompile->add_option("--arch", args->arch, "GPU arch to compile for, e.g. sm_90a (default: the device's)");
   precompile->add_option("--mode", args->mode, "specialized or generic (default: $KILN_JIT or specialized)");
   precompile->add_option("--threads", args->threads, "compile threads (default: $KILN_THREADS or all cores)");

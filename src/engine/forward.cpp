@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "jit/builtin_kernels.h"
 #include "jit/cuda_check.h"
 #include "kernels/embed_params.h"
 #include "kernels/rmsnorm_params.h"
@@ -21,7 +22,6 @@ jit::Constant shape_const(const char* name, int64_t v) { return {name, v, jit::C
 jit::Constant variant_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::variant}; }
 jit::Constant tuning_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::tuning}; }
 
-constexpr int kNormThreads = 256;
 constexpr int kEmbedThreads = 256;
 
 }  // namespace
@@ -95,14 +95,7 @@ void Forward::truncate(int n_keep) {
 
 void Forward::rmsnorm(plan::KernelPlan& plan, const float* x, const DeviceBuffer& weight, void* out, int rows) {
   const int n_embd = model_.hp.n_embd;
-  const jit::Kernel* k = plan.next([&] {
-    jit::KernelKey key;
-    key.kernel = "rmsnorm";
-    key.file = "rmsnorm.cuh";
-    key.constants = {shape_const("n_embd", n_embd), variant_const("fuse_residual", 0),
-                     variant_const("out_f16", 1), tuning_const("threads", kNormThreads)};
-    return key;
-  });
+  const jit::Kernel* k = plan.next([&] { return jit::rmsnorm_key({.n_embd = n_embd, .out_f16 = true}); });
   if (!k) return;
   RmsnormParams p{};
   p.x = x;
@@ -111,7 +104,7 @@ void Forward::rmsnorm(plan::KernelPlan& plan, const float* x, const DeviceBuffer
   p.n_rows = rows;
   p.n_embd = n_embd;
   p.eps = model_.hp.rms_eps;
-  k->launch(dim3(rows), dim3(kNormThreads), 0, stream_, p);
+  k->launch(jit::rmsnorm_launch(k->key(), rows), stream_, p);
 }
 
 void Forward::matmul(plan::KernelPlan& plan, const MatmulShape& shape, const MatmulArgs& args) {

@@ -1,7 +1,8 @@
 #pragma once
-// The kernel set of the ten seed presets (shared/presets.md), written out by hand until the
-// plan layer derives each model's set from its ModelSpec: `kiln kernels precompile
-// --all-variants` and the compile tests use it. Replace, don't extend, once plans exist.
+// The seed presets' shapes (shared/presets.md) written out by hand, and the kernel set of the
+// JIT layer's own test kernels (rmsnorm, rope, matvec_q8_0) over them: the compile tests use it.
+// The engine's real sets come from engine::engine_kernel_set (the recorded forward pass);
+// `kiln kernels precompile` uses that. Replace, don't extend.
 #include <string>
 #include <vector>
 
@@ -27,8 +28,7 @@ const std::vector<PresetShapes>& seed_presets();
 // q/k/v/o/gate/up/down. Deduplicated, in a stable order.
 std::vector<KernelKey> preset_kernel_set(int sm_count = 132);
 
-// preset_kernel_set() plus the generic form of each of its keys (deduplicated): everything
-// `kiln kernels precompile --all-variants` builds.
+// preset_kernel_set() plus the generic form of each of its keys (deduplicated).
 std::vector<KernelKey> all_variants(int sm_count = 132);
 
 }  // namespace kiln::jit
