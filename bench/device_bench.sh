@@ -5,6 +5,7 @@
 #   bash bench/device_bench.sh lcpp-build                 # starts the llama.cpp build (background)
 #   bash bench/device_bench.sh kiln PRESET...             # synth + kiln bench, logs to $OUT
 #   bash bench/device_bench.sh lcpp PRESET...             # waits for the build, llama-bench
+#   bash bench/device_bench.sh jit-times [PRESET]         # cold (1, 16 threads) and warm kernel loads
 # Flags for both engines: $BENCH_FLAGS (default: -p 512 -n 32 -d 0,1024,2048,8192,32768 -r 3).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,9 +30,9 @@ case ${1:-} in
     nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv | tee -a "$OUT/device.txt"
     for preset in "$@"; do
       f=$(model_file "$preset") || continue
-      $kiln bench -m "$f" $flags -fa 1 --jit specialized,generic -o jsonl \
-        > "$OUT/kiln-$preset.jsonl" 2> "$OUT/kiln-$preset.log"
-      echo "== $preset rc=$?"; grep -E "kernels:|t/s" "$OUT/kiln-$preset.log" | tail -30
+      # One jsonl and one log for all presets: the device tool brings back at most 8 files.
+      $kiln bench -m "$f" $flags -fa 1 --jit specialized,generic -o jsonl >> "$OUT/kiln.jsonl" 2> /tmp/kiln-bench.log
+      echo "== $preset rc=$?"; tee -a "$OUT/kiln.log" < /tmp/kiln-bench.log | grep -E "kernels:"
     done ;;
   lcpp)
     shift
@@ -42,5 +43,13 @@ case ${1:-} in
       bash .carry/llamacpp-ref.sh bench $lcpp "$OUT/llamacpp" "$f" -- $flags -fa 1
     done
     cat "$OUT/llamacpp.md" ;;
+  jit-times)
+    # Cold compile of a model's kernel set at 1 and 16 threads, then a warm load from disk.
+    export KILN_CACHE_DIR=/tmp/kiln-jit-times
+    for threads in 1 16; do
+      rm -rf "$KILN_CACHE_DIR"
+      echo "cold, $threads threads: $($kiln kernels precompile --preset "${2:-llama-8b-q8_0}" --threads $threads)"
+    done
+    echo "warm: $($kiln kernels precompile --preset "${2:-llama-8b-q8_0}")" ;;
   *) sed -n 2,9p "$0"; exit 2 ;;
 esac
