@@ -3,6 +3,8 @@
 // BOS/EOS, decoding, streaming, and the errors for bad metadata.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "tokenizer/byte_level.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -57,8 +59,6 @@ void set(std::vector<KeyValue>& kv, const std::string& key, Value value) {
 void remove_key(std::vector<KeyValue>& kv, const std::string& key) {
   std::erase_if(kv, [&](const KeyValue& k) { return k.key == key; });
 }
-
-Ids bytes(std::string_view s) { return Ids(s.begin(), s.end()); }
 
 TEST(BpeTokenizer, MergesByRankLeftmostFirst) {
   auto tok = Tokenizer::from_metadata(tiny_bpe("qwen2"));
@@ -221,6 +221,36 @@ TEST(SpmTokenizer, SpacePrefixLikeLlamaCpp) {
   Decoder d(*tok);
   EXPECT_EQ(d.push(265), "ab");
   EXPECT_EQ(d.push(265), " ab");
+}
+
+// Arbitrary bytes (mostly invalid UTF-8) never crash and always come back exactly, through
+// decode() and through the streaming decoder.
+TEST(Tokenizers, RandomBytesRoundTrip) {
+  const auto bpe = Tokenizer::from_metadata(tiny_bpe("gpt-4o"));
+  const auto spm = Tokenizer::from_metadata(tiny_spm());
+  std::mt19937 rng(3);
+  for (int round = 0; round < 2000; ++round) {
+    std::string text(rng() % 64, '\0');
+    for (char& c : text) {
+      // Bias towards the bytes that build (and break) UTF-8 sequences and specials.
+      const char picks[] = {'a', ' ', '\n', '<', '>', '|', '\'', '\xC3', '\xA9', '\xE2', '\x96',
+                            '\x81', '\xF0', '\x9F', '\x98', '\x80', '\xFF'};
+      c = rng() % 3 ? picks[rng() % sizeof picks] : char(rng());
+    }
+    for (const Tokenizer* tok : {bpe.get(), spm.get()}) {
+      std::string want = text;
+      if (tok == spm.get()) {  // SPM spells spaces U+2581: a literal one decodes as a space
+        for (size_t p; (p = want.find("\xE2\x96\x81")) != std::string::npos;) want.replace(p, 3, " ");
+      }
+      const std::vector<int32_t> ids = tok->encode(text, false);
+      ASSERT_EQ(tok->decode(ids, true), want) << "round " << round;
+      Decoder d(*tok, true);
+      std::string streamed;
+      for (int32_t id : ids) streamed += d.push(id);
+      streamed += d.flush();
+      ASSERT_EQ(streamed, want) << "round " << round;
+    }
+  }
 }
 
 TEST(TokenizerErrors, NameTheKeyAndTheNumbers) {
