@@ -1,3 +1,4 @@
+#include "util/format.h"
 #include "apps/bench_report.h"
 
 #include <cmath>
@@ -20,10 +21,6 @@ std::string fixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, v);
   return buf;
-}
-
-std::string human_bytes(uint64_t bytes) {
-  return fixed(bytes / double(1ull << 30), 2) + " GiB";
 }
 
 std::string human_params(uint64_t n) {
@@ -76,7 +73,7 @@ std::string render_md(const std::vector<BenchResult>& results) {
   out << "| model | size | params | backend | jit | test | t/s |" << (with_speedup ? " speedup |" : "")
       << "\n| --- | ---: | ---: | --- | --- | ---: | ---: |" << (with_speedup ? " ---: |" : "") << "\n";
   for (const auto& r : results) {
-    out << "| " << r.model_type << " | " << human_bytes(r.model_bytes) << " | "
+    out << "| " << r.model_type << " | " << gib_text(r.model_bytes) << " | "
         << human_params(r.model_params) << " | " << r.backend << " | " << r.jit << " | "
         << r.test_name() << " | " << fixed(r.mean_ts(), 2) << " ± " << fixed(r.stddev_ts(), 2) << " |";
     if (with_speedup) out << " " << speedup(results, r) << " |";

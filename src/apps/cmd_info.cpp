@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "util/format.h"
 #include "apps/command.h"
 #include "gguf/gguf.h"
 #include "model/model.h"
@@ -40,20 +41,6 @@ std::string printable(const std::string& s) {
     }
   }
   return out;
-}
-
-std::string bytes_text(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = double(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  else std::snprintf(buf, sizeof buf, "%.2f %s", v, units[u]);
-  return buf;
 }
 
 // "blk.12.attn_q.weight" -> (12, "attn_q.weight"); -1 when not a block tensor.

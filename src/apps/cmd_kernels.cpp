@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "util/format.h"
 #include "apps/command.h"
 #include "jit/device.h"
 #include "jit/disk_cache.h"
@@ -34,22 +35,13 @@ jit::DiskCache open_cache(const KernelsArgs& args) {
   return jit::DiskCache(args.cache_dir, jit::warn_to_stderr);
 }
 
-std::string human_bytes(double bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 3) bytes /= 1024, ++u;
-  char out[32];
-  std::snprintf(out, sizeof out, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
-  return out;
-}
-
 int run_list(const KernelsArgs& args) {
   const auto entries = open_cache(args).list();
   for (const auto& e : entries) {
     if (e.valid)
-      std::printf("%-9s %10s  %s\n", e.arch.c_str(), human_bytes(static_cast<double>(e.file_bytes)).c_str(), e.name.c_str());
+      std::printf("%-9s %10s  %s\n", e.arch.c_str(), bytes_text(e.file_bytes).c_str(), e.name.c_str());
     else
-      std::printf("%-9s %10s  DAMAGED (%s): %s\n", "?", human_bytes(static_cast<double>(e.file_bytes)).c_str(),
+      std::printf("%-9s %10s  DAMAGED (%s): %s\n", "?", bytes_text(e.file_bytes).c_str(),
                   e.problem.c_str(), e.path.c_str());
   }
   std::printf("%zu entries in %s/kernels\n", entries.size(), args.cache_dir.c_str());
@@ -72,10 +64,10 @@ int run_stats(const KernelsArgs& args) {
     slot.second += e.file_bytes;
   }
   std::printf("kernel cache %s/kernels: %zu entries, %s", args.cache_dir.c_str(), entries.size(),
-              human_bytes(static_cast<double>(total)).c_str());
+              bytes_text(total).c_str());
   std::printf(damaged ? ", %d damaged (rebuilt when next needed)\n" : "\n", damaged);
   for (const auto& [name, stat] : by_kernel)
-    std::printf("  %-28s %5d entries %10s\n", name.c_str(), stat.first, human_bytes(static_cast<double>(stat.second)).c_str());
+    std::printf("  %-28s %5d entries %10s\n", name.c_str(), stat.first, bytes_text(stat.second).c_str());
   return 0;
 }
 

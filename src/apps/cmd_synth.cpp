@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "util/format.h"
 #include "apps/command.h"
 #include "model/synth.h"
 #include "tokenizer/hf_import.h"
@@ -29,12 +30,6 @@ struct SynthCommandOptions {
   std::string tokenizer_dir;
 };
 
-std::string gib(uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", double(bytes) / double(1ull << 30));
-  return buf;
-}
-
 std::string params_text(uint64_t n) {
   char buf[32];
   if (n >= 1000000000) std::snprintf(buf, sizeof buf, "%.2fB", double(n) / 1e9);
@@ -48,7 +43,7 @@ int list_presets() {
   for (const model::Preset& p : model::presets()) {
     std::printf("%-24s %-9s %9s %11s  %s\n", p.name.c_str(), p.arch.c_str(),
                 params_text(model::synthetic_params(p, defaults)).c_str(),
-                gib(model::synthetic_file_bytes(p, defaults)).c_str(), p.description.c_str());
+                gib_text(model::synthetic_file_bytes(p, defaults)).c_str(), p.description.c_str());
   }
   return 0;
 }
@@ -75,7 +70,7 @@ int run_synth(const SynthCommandOptions& opt) {
     if (percent == last_percent) return;
     last_percent = percent;
     std::fprintf(stderr, "\rwriting %s: %3d%% of %s", opt.out_path.c_str(), percent,
-                 gib(total).c_str());
+                 gib_text(total).c_str());
     std::fflush(stderr);
   };
   const auto start = std::chrono::steady_clock::now();
@@ -85,7 +80,7 @@ int run_synth(const SynthCommandOptions& opt) {
   if (show_progress) std::fprintf(stderr, "\n");
   const uint64_t bytes = model::synthetic_file_bytes(preset, options);
   std::printf("wrote %s: %s, %s in %.1f s (%.2f GiB/s)\n", opt.out_path.c_str(),
-              preset.name.c_str(), gib(bytes).c_str(), seconds,
+              preset.name.c_str(), gib_text(bytes).c_str(), seconds,
               seconds > 0 ? double(bytes) / double(1ull << 30) / seconds : 0.0);
   return 0;
 }

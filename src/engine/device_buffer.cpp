@@ -1,3 +1,4 @@
+#include "util/format.h"
 #include "engine/device_buffer.h"
 
 #include <cstdio>
@@ -7,19 +8,13 @@
 
 namespace kiln::engine {
 
-std::string gib(uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / double(1ull << 30));
-  return buf;
-}
-
 DeviceBuffer::DeviceBuffer(size_t bytes, const std::string& what) : bytes_(bytes) {
   if (bytes == 0) return;
   cudaError_t status = cudaMalloc(&ptr_, bytes);
   if (status != cudaSuccess) {
     ptr_ = nullptr;
     cudaGetLastError();  // clear the sticky-free error state of a failed allocation
-    fail("out of GPU memory allocating ", what, " (", gib(bytes), "): ", cudaGetErrorString(status));
+    fail("out of GPU memory allocating ", what, " (", gib_text(bytes), "): ", cudaGetErrorString(status));
   }
 }
 
@@ -58,11 +53,11 @@ void check_fits(const std::vector<MemoryItem>& items) {
   std::string parts;
   for (const auto& item : items) {
     need += item.bytes;
-    parts += (parts.empty() ? "" : ", ") + item.what + " " + gib(item.bytes);
+    parts += (parts.empty() ? "" : ", ") + item.what + " " + gib_text(item.bytes);
   }
   if (need + reserve > free_bytes)
-    fail("out of GPU memory: needs ", gib(need), " (", parts, ") plus ", gib(reserve),
-         " reserve, but the device has ", gib(free_bytes), " free of ", gib(total_bytes),
+    fail("out of GPU memory: needs ", gib_text(need), " (", parts, ") plus ", gib_text(reserve),
+         " reserve, but the device has ", gib_text(free_bytes), " free of ", gib_text(total_bytes),
          "; use a smaller context (-c) or a smaller model");
 }
 

@@ -45,6 +45,5 @@ struct MemoryItem {
 // CUDA context, kernels and graphs.
 void check_fits(const std::vector<MemoryItem>& items);
 
-std::string gib(uint64_t bytes);
 
 }  // namespace kiln::engine

@@ -1,3 +1,4 @@
+#include "util/format.h"
 #include "engine/engine.h"
 
 #include <cuda_runtime_api.h>
@@ -29,7 +30,7 @@ struct PlanId {
 
 void print_progress(uint64_t done, uint64_t total) {
   int pct = total ? int(100.0 * done / total) : 100;
-  std::fprintf(stderr, "\rkiln: uploading weights %3d%% (%s of %s)", pct, gib(done).c_str(), gib(total).c_str());
+  std::fprintf(stderr, "\rkiln: uploading weights %3d%% (%s of %s)", pct, gib_text(done).c_str(), gib_text(total).c_str());
   if (done == total) std::fprintf(stderr, "\n");
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <map>
 
+#include "util/format.h"
 #include "model/arch.h"
 #include "util/error.h"
 
@@ -23,17 +24,6 @@ std::string general(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%g", v);
   return buf;
-}
-
-std::string bytes_text(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = double(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? cat(bytes, " B") : fixed(v, 2) + " " + units[u];
 }
 
 std::string count_text(uint64_t n) {
