@@ -1,5 +1,5 @@
-#include "util/format.h"
 #include "apps/bench_report.h"
+#include "util/format.h"
 
 #include <cmath>
 #include <cstdio>

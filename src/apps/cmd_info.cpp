@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "util/format.h"
 #include "apps/command.h"
 #include "gguf/gguf.h"
 #include "model/model.h"
 #include "util/error.h"
+#include "util/format.h"
 
 namespace kiln::apps {
 

@@ -4,7 +4,6 @@
 #include <memory>
 #include <string>
 
-#include "util/format.h"
 #include "apps/command.h"
 #include "jit/device.h"
 #include "jit/disk_cache.h"
@@ -14,6 +13,7 @@
 #include "model/model.h"
 #include "model/synth.h"
 #include "util/error.h"
+#include "util/format.h"
 
 namespace kiln::apps {
 

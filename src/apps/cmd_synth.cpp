@@ -9,11 +9,11 @@
 #include <memory>
 #include <string>
 
-#include "util/format.h"
 #include "apps/command.h"
 #include "model/synth.h"
 #include "tokenizer/hf_import.h"
 #include "util/error.h"
+#include "util/format.h"
 
 namespace kiln::apps {
 

@@ -1,10 +1,10 @@
-#include "util/format.h"
 #include "engine/device_buffer.h"
 
 #include <cstdio>
 #include <utility>
 
 #include "jit/cuda_check.h"
+#include "util/format.h"
 
 namespace kiln::engine {
 

@@ -1,4 +1,3 @@
-#include "util/format.h"
 #include "engine/engine.h"
 
 #include <cuda_runtime_api.h>
@@ -15,6 +14,7 @@
 #include "jit/device.h"
 #include "plan/kernel_plan.h"
 #include "util/error.h"
+#include "util/format.h"
 
 namespace kiln::engine {
 

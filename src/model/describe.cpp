@@ -3,9 +3,9 @@
 #include <cstdio>
 #include <map>
 
-#include "util/format.h"
 #include "model/arch.h"
 #include "util/error.h"
+#include "util/format.h"
 
 namespace kiln::model {
 namespace {
