@@ -19,7 +19,6 @@ constexpr int kRecentCapacity = 4096;  // distinct tokens the repeat penalty loo
 int qkv_rows(const model::HParams& hp) { return (hp.n_heads + 2 * hp.n_kv_heads) * hp.head_dim; }
 
 jit::Constant shape_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::shape}; }
-jit::Constant variant_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::variant}; }
 jit::Constant tuning_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::tuning}; }
 
 constexpr int kEmbedThreads = 256;

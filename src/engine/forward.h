@@ -95,7 +95,9 @@ class Forward {
   DeviceBuffer logits_all_;          // f32 [n_ubatch][n_vocab]: every token's, made on first use
   float* last_logits_ = nullptr;     // where the last run wrote
   DeviceBuffer sampled_, recent_;    // int32 [1], int32 [recent capacity]
-  std::vector<int32_t> host_inputs_;  // pinned staging would be faster; the copy is tiny
+  // Token ids then positions of the step. Pageable: cudaMemcpyAsync stages it before returning,
+  // so it may be reused at once (a few KB; pinned memory would only save microseconds).
+  std::vector<int32_t> host_inputs_;
 };
 
 }  // namespace kiln::engine
