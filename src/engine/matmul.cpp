@@ -83,8 +83,12 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
   const int64_t key_k = key.get("k"), key_n = key.get("n");
   KILN_CHECK((key_k == 0 || key_k == s.k) && (key_n == 0 || key_n == s.n), key.str(), ": launched for n=", s.n,
              " k=", s.k);
-  if (!is_gemm(key))
+  if (!is_gemm(key)) {
     KILN_CHECK(args.m <= key.get("max_tokens"), key.str(), ": m=", args.m, " exceeds max_tokens");
+    const auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
+    KILN_CHECK(aligned(args.w.d) && (!gated || aligned(args.w_up.d)), key.str(),
+               ": weight scales must be 16-byte aligned (L2 prefetch)");
+  }
 
   Q8MatmulParams p{};
   p.a = args.a;

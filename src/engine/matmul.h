@@ -53,6 +53,7 @@ struct MatmulTuning {
   int tma = -1;      // wgmma GEMM: 1 activations by TMA, 0 by cp.async
   int warps = 0;     // matvec warps per block
   int unroll = 0;    // matvec groups in flight per warp
+  int prefetch_kib = -1;  // matvec: weights asked of L2 before waiting for the previous kernel
   bool force_gemm = false;  // use gemm_q8_0 even for m <= 8
 };
 
@@ -142,7 +143,11 @@ inline jit::Constant variant_const(const char* name, int64_t v) { return {name, 
 
 }  // namespace matmul_detail
 
-// matvec_q8r<k, n, out_kind, act, has_bias, max_tokens, warps, unroll>
+// Weights the mat-vec prefetches into L2 while the kernel before it drains: about what DRAM
+// delivers in the few microseconds of a kernel's tail, far under L2's 50 MB (see notes/decode.md).
+constexpr int kMatvecPrefetchKib = 8 * 1024;
+
+// matvec_q8r<k, n, out_kind, act, has_bias, max_tokens, warps, unroll, prefetch_kib>
 inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {}) {
   using namespace matmul_detail;
   check_shape(s);
@@ -165,7 +170,8 @@ inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const
                    variant_const("has_bias", s.has_bias),
                    tuning_const("max_tokens", max_tokens),
                    tuning_const("warps", warps),
-                   tuning_const("unroll", unroll)};
+                   tuning_const("unroll", unroll),
+                   tuning_const("prefetch_kib", tuning.prefetch_kib >= 0 ? tuning.prefetch_kib : kMatvecPrefetchKib)};
   return key;
 }
 

@@ -5,8 +5,8 @@
 
 namespace kiln::jit {
 
-Kernel::Kernel(KernelKey key, cudaLibrary_t library, cudaKernel_t function)
-    : key_(std::move(key)), name_(key_.str()), library_(library), function_(function) {
+Kernel::Kernel(KernelKey key, cudaLibrary_t library, cudaKernel_t function, bool programmatic)
+    : key_(std::move(key)), name_(key_.str()), library_(library), function_(function), programmatic_(programmatic) {
   try {
     cudaFuncAttributes attributes{};
     KILN_CUDA_CHECK(cudaFuncGetAttributes(&attributes, reinterpret_cast<const void*>(function_)), name_);

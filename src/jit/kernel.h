@@ -1,7 +1,10 @@
 #pragma once
 // A loaded kernel: what the engine holds (as `const Kernel&`, resolved once at plan time) and
-// launches on the hot path. launch() does no hashing and no lookup: one cudaLaunchKernel with
-// the params struct as the kernel's single argument.
+// launches on the hot path. launch() does no hashing and no lookup: one launch with the params
+// struct as the kernel's single argument. A programmatic kernel (its source waits for the
+// previous kernel itself, kernels/common.cuh) is launched with programmatic stream
+// serialization, so it may start while the kernel before it on the stream drains; CUDA graphs
+// captured from the stream keep that as a programmatic edge.
 #include <cuda_runtime_api.h>
 
 #include <string>
@@ -20,7 +23,7 @@ struct LaunchDims {
 
 class Kernel {
  public:
-  Kernel(KernelKey key, cudaLibrary_t library, cudaKernel_t function);
+  Kernel(KernelKey key, cudaLibrary_t library, cudaKernel_t function, bool programmatic = false);
   Kernel(const Kernel&) = delete;
   Kernel& operator=(const Kernel&) = delete;
   ~Kernel();
@@ -31,6 +34,7 @@ class Kernel {
   int static_smem_bytes() const { return static_smem_bytes_; }
   int max_threads_per_block() const { return max_threads_; }
   int dynamic_smem_limit() const { return dynamic_smem_limit_; }
+  bool programmatic() const { return programmatic_; }
 
   // Launches with `params` (the kernel's NameParams struct, passed by value to the kernel).
   template <class Params>
@@ -38,7 +42,11 @@ class Kernel {
     static_assert(std::is_trivially_copyable_v<Params> && !std::is_pointer_v<Params>,
                   "Kernel::launch takes the params struct itself");
     void* args[1] = {const_cast<Params*>(&params)};
-    const cudaError_t status = cudaLaunchKernel(reinterpret_cast<const void*>(function_), grid, block, args, smem_bytes, stream);
+    cudaLaunchAttribute attribute{};
+    attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attribute.val.programmaticStreamSerializationAllowed = 1;
+    const cudaLaunchConfig_t config{grid, block, smem_bytes, stream, &attribute, programmatic_ ? 1u : 0u};
+    const cudaError_t status = cudaLaunchKernelExC(&config, reinterpret_cast<const void*>(function_), args);
     if (status != cudaSuccess) launch_failed(status, grid, block, smem_bytes);
   }
   template <class Params>
@@ -59,6 +67,7 @@ class Kernel {
   cudaKernel_t function_;
   int registers_ = 0, static_smem_bytes_ = 0, max_threads_ = 0;
   int dynamic_smem_limit_ = 48 * 1024;
+  bool programmatic_ = false;
 };
 
 }  // namespace kiln::jit

@@ -24,6 +24,22 @@ bool LibraryOptions::strict_from_env() {
   return env && *env && std::string(env) != "0";
 }
 
+bool LibraryOptions::programmatic_launch_from_env() {
+  const char* env = std::getenv("KILN_PDL");
+  return !env || std::string(env) != "0";
+}
+
+namespace {
+
+// A kernel that waits for its predecessor itself (kernels/common.cuh) may be launched before
+// that predecessor ends.
+bool waits_for_previous_kernel(const SourceSet& sources, const std::string& file) {
+  const std::string* text = sources.find(file);
+  return text && text->find("kiln_dev::wait_for_previous_kernel()") != std::string::npos;
+}
+
+}  // namespace
+
 std::string LoadSummary::line() const {
   char seconds[32];
   std::snprintf(seconds, sizeof seconds, "%.2f", wall_ms / 1000.0);
@@ -140,7 +156,9 @@ void Library::fill(Slot& slot, const KernelKey& resolved, bool load_into_memory,
     cudaLibraryUnload(library);
     fail(name, ": kernel ", compiled.lowered_name, " not found in its cubin: ", cudaGetErrorString(status));
   }
-  slot.kernel = std::make_unique<Kernel>(resolved, library, function);
+  const bool programmatic = options_.programmatic_launch && Device::current().cc_major >= 9 &&
+                            waits_for_previous_kernel(*sources_, resolved.file);
+  slot.kernel = std::make_unique<Kernel>(resolved, library, function, programmatic);
 }
 
 const Kernel& Library::get(const KernelKey& key) {

@@ -28,12 +28,16 @@ struct LibraryOptions {
   Mode mode = mode_from_env();            // $KILN_JIT: specialized (default) or generic
   std::string cache_dir = default_cache_dir();  // "" = no disk cache
   bool strict = strict_from_env();        // $KILN_JIT_STRICT=1: no kernel may load after seal()
+  // Launch the kernels whose source waits for the previous kernel programmatically (sm_90+,
+  // kernels/common.cuh); $KILN_PDL=0 turns it off (to compare, or to rule it out).
+  bool programmatic_launch = programmatic_launch_from_env();
   int threads = 0;                        // prepare()'s compile threads; 0 = default_threads()
   const SourceSet* sources = nullptr;     // null = the embedded src/kernels (tests pass their own)
   std::vector<std::string> extra_flags;   // appended to NVRTC's flags (part of every cache key)
   WarnFn warn = warn_to_stderr;
 
   static bool strict_from_env();
+  static bool programmatic_launch_from_env();
 };
 
 // Where the kernels of one prepare()/precompile() came from; line() is what the caller prints.

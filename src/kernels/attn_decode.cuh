@@ -21,6 +21,8 @@
 
 template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int STAGES>
 __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __grid_constant__ AttnParams p) {
+  kiln_dev::allow_next_kernel_to_launch();
+  kiln_dev::wait_for_previous_kernel();
   using namespace kiln_attn;
   using kiln_dev::f16_bits;
   static_assert(HEAD_DIM == 64 || HEAD_DIM == 128 || HEAD_DIM == 256, "attn_decode: head_dim 64, 128 or 256");

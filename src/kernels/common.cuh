@@ -6,6 +6,35 @@
 
 namespace kiln_dev {
 
+// Programmatic dependent launch (sm_90+). The engine launches a kernel whose source calls
+// wait_for_previous_kernel() so that it may be scheduled while the kernel before it on the
+// stream still runs (jit::Kernel, "programmatic"). Such a kernel must call it before it reads
+// anything an earlier kernel wrote and before it writes anything at all; only reads of data no
+// kernel writes (weights) may come first. Every CTA must reach the wait, including CTAs with
+// nothing to do: a kernel's completion then implies its predecessors', so the ordering of the
+// whole stream stays transitive. allow_next_kernel_to_launch() lets the next kernel's CTAs be
+// scheduled once every CTA of this one has called it (or exited); they spin in their own wait.
+__device__ __forceinline__ void allow_next_kernel_to_launch() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void wait_for_previous_kernel() {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+// Starts pulling `bytes` (a multiple of 16, 16-byte aligned address) from global memory into L2
+// without waiting for it (sm_90+; a no-op elsewhere): weights a kernel will stream, fetched
+// while it waits for its predecessor.
+__device__ __forceinline__ void prefetch_l2(const void* global, unsigned int bytes) {
+#if __CUDA_ARCH__ >= 900
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(global), "r"(bytes) : "memory");
+#endif
+}
+
 // IEEE binary16 values travel as their 16 bits.
 using f16_bits = unsigned short;
 

@@ -8,6 +8,8 @@
 
 template <int N_EMBD, int THREADS>
 __global__ void __launch_bounds__(THREADS) embed(const __grid_constant__ EmbedParams p) {
+  kiln_dev::allow_next_kernel_to_launch();
+  kiln_dev::wait_for_previous_kernel();
   using namespace kiln_dev;
   const int n = N_EMBD ? N_EMBD : p.n_embd;
   const long long row = p.tokens[blockIdx.x];

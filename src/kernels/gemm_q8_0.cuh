@@ -331,6 +331,8 @@ __device__ __forceinline__ void gemm_wgmma(const Q8MatmulParams& p, unsigned cha
 template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int TILE_N, int TILE_M, int WARPS_M, int STAGES,
           int WGMMA, int NOINC, int TMA>
 __global__ void __launch_bounds__(WGMMA ? 384 : 256, 1) gemm_q8_0(const __grid_constant__ GemmQ8_0Params p) {
+  kiln_dev::allow_next_kernel_to_launch();
+  kiln_dev::wait_for_previous_kernel();
   extern __shared__ unsigned char gemm_q8_0_smem[];
   static_assert(K % 32 == 0, "gemm_q8_0: k must be a multiple of 32");
   if constexpr (WGMMA) {

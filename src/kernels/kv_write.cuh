@@ -12,6 +12,8 @@
 
 template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int N_ROT, int PAGE_SIZE, int ROPE, int QK_NORM, int IN_F16>
 __global__ void __launch_bounds__(kKvWriteWarps * 32) kv_write(const __grid_constant__ KvWriteParams p) {
+  kiln_dev::allow_next_kernel_to_launch();
+  kiln_dev::wait_for_previous_kernel();
   using kiln_dev::f16_bits;
   constexpr int MAX_PAIRS_PER_LANE = 4;  // head_dim <= 256
   static_assert(HEAD_DIM % 64 == 0 && HEAD_DIM <= 256, "kv_write: head_dim a multiple of 64, <= 256");

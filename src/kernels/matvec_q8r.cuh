@@ -12,11 +12,27 @@
 // 8 columns are the tokens (columns >= m are zeros), accumulating in f32. That costs ~0.1
 // instructions per weight per lane, far under what the bandwidth leaves, and makes m = 1..8 free.
 // grid.x = ceil(n / 16) (gated: ceil(n / 8)), block = WARPS * 32 threads, no dynamic smem.
+//
+// Launched programmatically (common.cuh), a block may start while the previous kernel still
+// runs: before waiting for it, the blocks among the first PREFETCH_KIB KiB of weights ask L2
+// for their rows, so DRAM already streams this product while the last one drains (decode is a
+// chain of short dependent kernels, each otherwise paying its ramp-up). The budget stays well
+// under L2 so that what was fetched is still there when the block reads it.
 #include "common.cuh"
 #include "matvec_q8r_params.h"
 #include "mma_q8.cuh"
 
-template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int MAX_TOKENS, int WARPS, int UNROLL>
+// Asks L2 for the weight rows [row0, row0 + rows) of one matrix: qs and scales, each one
+// contiguous range (rounded down to whole 16-byte units, as the bulk prefetch needs).
+__device__ __forceinline__ void prefetch_rows(const void* qs, const void* d, long long row0, int rows, int kp,
+                                              int part) {
+  const long long qs_bytes = static_cast<long long>(rows) * kp, d_bytes = static_cast<long long>(rows) * (kp / 16);
+  if (part == 0) kiln_dev::prefetch_l2(static_cast<const char*>(qs) + row0 * kp, static_cast<unsigned>(qs_bytes));
+  else if (d_bytes >= 16)
+    kiln_dev::prefetch_l2(static_cast<const char*>(d) + row0 * (kp / 16), static_cast<unsigned>(d_bytes & ~15ll));
+}
+
+template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int MAX_TOKENS, int WARPS, int UNROLL, int PREFETCH_KIB>
 __global__ void __launch_bounds__(WARPS * 32) matvec_q8r(const __grid_constant__ MatvecQ8rParams p) {
   using namespace kiln_q8;
   static_assert(MAX_TOKENS >= 1 && MAX_TOKENS <= 8, "matvec_q8r: max_tokens must be 1..8");
@@ -29,6 +45,21 @@ __global__ void __launch_bounds__(WARPS * 32) matvec_q8r(const __grid_constant__
   const bool k_tail = K ? (K % kQ8rGroup != 0) : (k % kQ8rGroup != 0);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
   const int tile = blockIdx.x;
+
+  kiln_dev::allow_next_kernel_to_launch();
+  if (PREFETCH_KIB && warp == 0 && lane < (GATED ? 4 : 2)) {
+    // Bytes of weights per block: 16 rows of kp quants and kp / 16 bytes of scales each.
+    const long long block_bytes = 17ll * kp;
+    if ((tile + 1) * block_bytes <= PREFETCH_KIB * 1024ll) {
+      const int rows_per_matrix = GATED ? kMatvecQ8rRowsPerBlock / 2 : kMatvecQ8rRowsPerBlock;
+      const long long row0 = static_cast<long long>(tile) * rows_per_matrix;
+      const int rows = static_cast<int>(min(static_cast<long long>(rows_per_matrix), n - row0));
+      if (lane < 2) prefetch_rows(p.w_qs, p.w_d, row0, rows, kp, lane);
+      else prefetch_rows(p.w2_qs, p.w2_d, row0, rows, kp, lane - 2);
+    }
+  }
+  // Everything below reads the activations or writes: wait for the kernel that made them.
+  kiln_dev::wait_for_previous_kernel();
 
   // This lane's two weight rows (g, g + 8) and its token (the B fragment's column g).
   const TileRow lo = tile_row<GATED>(tile, kMatvecQ8rRowsPerBlock, g);

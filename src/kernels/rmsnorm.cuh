@@ -8,6 +8,8 @@
 
 template <int N_EMBD, int FUSE_RESIDUAL, int OUT_F16, int THREADS>
 __global__ void __launch_bounds__(THREADS) rmsnorm(const __grid_constant__ RmsnormParams p) {
+  kiln_dev::allow_next_kernel_to_launch();
+  kiln_dev::wait_for_previous_kernel();
   using namespace kiln_dev;
   __shared__ float scratch[32];
   const int n = N_EMBD ? N_EMBD : p.n_embd;

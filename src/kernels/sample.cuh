@@ -4,6 +4,7 @@
 // No sort: each filter is a threshold on the (tempered) logit, found by bisection over counts
 // or masses; then one ordered scan draws the token. One CTA keeps the result deterministic
 // (the same logits and draw always give the same token) and the logits (<= 1 MB) stay in L2.
+#include "common.cuh"
 #include "sample_params.h"
 
 namespace kiln_sample {
@@ -54,6 +55,8 @@ __device__ inline void block_argmax(float v, int idx, float* sv, int* si, float*
 // N_VOCAB: 0 = read p.n_vocab (generic).
 template <int N_VOCAB>
 __global__ void __launch_bounds__(1024) sample(const __grid_constant__ SampleParams p) {
+  kiln_dev::allow_next_kernel_to_launch();
+  kiln_dev::wait_for_previous_kernel();
   using namespace kiln_sample;
   const int n = N_VOCAB ? N_VOCAB : p.n_vocab;
   __shared__ float scratch[kThreads / 32];
