@@ -89,8 +89,42 @@ void attn_decode_launch(const jit::Kernel& decode, const AttnShape& s, const Att
     p.split_counters = args.split_counters;
   }
   const int stages = key_constant(decode, "stages");
+  KILN_CHECK(key_constant(decode, "k_type") == s.k_type && key_constant(decode, "v_type") == s.v_type, decode.name(),
+             ": built for other cache types than k_type=", s.k_type, " v_type=", s.v_type);
   decode.launch(dim3(n_splits, s.n_kv_heads, args.batch.n_seqs), dim3(32 * kAttnDecodeWarps),
-                attn_decode_smem_bytes(s.head_dim, stages), stream, p);
+                attn_decode_smem_bytes(s.head_dim, stages, s.k_type, s.v_type), stream, p);
+}
+
+AttnArgs kv_dequant_launch(const jit::Kernel& kernel, const AttnShape& s, const AttnArgs& args, void* scratch_k,
+                           void* scratch_v, uint64_t scratch_bytes, const int32_t* identity_table,
+                           cudaStream_t stream) {
+  KILN_CHECK(key_constant(kernel, "k_type") == s.k_type && key_constant(kernel, "v_type") == s.v_type,
+             kernel.name(), ": built for other cache types than k_type=", s.k_type, " v_type=", s.v_type);
+  KILN_CHECK(args.k_pool && args.v_pool && args.batch.kv_len && args.batch.page_table && scratch_k && scratch_v &&
+                 identity_table,
+             kernel.name(), ": a null pointer among the pools, the batch arrays and the scratch");
+  const uint64_t pages = uint64_t(args.batch.n_seqs) * args.batch.max_pages;
+  const uint64_t need = pages * s.n_kv_heads * s.page_size * s.head_dim * 2;
+  KILN_CHECK(need <= scratch_bytes, kernel.name(), ": the f16 view of ", args.batch.n_seqs, " sequences x ",
+             args.batch.max_pages, " pages needs ", need, " bytes per pool, the scratch has ", scratch_bytes);
+  KvDequantParams p{};
+  p.k_pool = args.k_pool;
+  p.v_pool = args.v_pool;
+  p.k_out = scratch_k;
+  p.v_out = scratch_v;
+  p.kv_len = args.batch.kv_len;
+  p.page_table = args.batch.page_table;
+  p.max_pages = args.batch.max_pages;
+  p.head_dim = s.head_dim;
+  p.n_kv_heads = s.n_kv_heads;
+  p.page_size = s.page_size;
+  kernel.launch(dim3(args.batch.max_pages, 2 * s.n_kv_heads, args.batch.n_seqs), dim3(kKvDequantThreads), 0, stream,
+                p);
+  AttnArgs view = args;
+  view.k_pool = scratch_k;
+  view.v_pool = scratch_v;
+  view.batch.page_table = identity_table;
+  return view;
 }
 
 void kv_write_launch(const jit::Kernel& kernel, const KvWriteShape& s, KvWriteParams p, cudaStream_t stream) {
@@ -119,7 +153,8 @@ double attn_flops(const AttnShape& s, int n_q, int kv_len) {
 
 double attn_bytes(const AttnShape& s, int n_q, int kv_len) {
   const int first = s.window > 0 ? std::max(0, kv_len - n_q - s.window + 1) : 0;
-  const double kv = double(kv_len - first) * s.n_kv_heads * s.head_dim * 2 * 2;
+  const double kv = double(kv_len - first) * s.n_kv_heads *
+                    (kv_row_bytes(s.k_type, s.head_dim) + kv_row_bytes(s.v_type, s.head_dim));
   return kv + double(n_q) * s.n_heads * s.head_dim * 2 * 2;
 }
 
@@ -193,14 +228,21 @@ int rope_kind(model::RopeKind kind) {
 
 }  // namespace
 
-uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_ubatch) {
+uint64_t kv_scratch_bytes(const model::Model& model, int n_ctx, KvTypes types) {
+  if (!types.any_q8()) return 0;
+  return 2ull * kv_pages_for(n_ctx) * kKvPageSize * model.hp.n_kv_heads * model.hp.head_dim * 2;
+}
+
+uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_ubatch, KvTypes types) {
   AttnShape s;
   s.head_dim = model.hp.head_dim;
   s.n_heads = model.hp.n_heads;
-  return attn_decode_workspace_bytes(s, 1);
+  return attn_decode_workspace_bytes(s, 1) + kv_scratch_bytes(model, n_ctx, types) +
+         (types.any_q8() ? uint64_t(kv_pages_for(n_ctx)) * 4 : 0);
 }
 
-AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, int sm_count, bool allocate) {
+AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, int sm_count, bool allocate,
+                                 KvTypes types) {
   const auto& hp = model.hp;
   AttentionConfig c;
   c.scale = hp.attn_scale > 0 ? hp.attn_scale : 1.f / std::sqrt(float(hp.head_dim));
@@ -208,12 +250,15 @@ AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_uba
   c.n_ctx = n_ctx;
   c.n_ubatch = n_ubatch;
   c.target.sm_count = sm_count;
+  c.kv_types = types;
   const std::vector<float> factors = model.rope_freqs ? cpu::to_floats(*model.rope_freqs) : std::vector<float>{};
   std::vector<double> tables;
   std::map<std::vector<double>, int> seen;
   for (const model::Layer& layer : model.layers) {
     AttentionConfig::Layer l;
     l.shape = layer_shape(model, layer);
+    l.shape.k_type = int(types.k);
+    l.shape.v_type = int(types.v);
     attn_detail::check_shape(l.shape);
     l.write.head_dim = hp.head_dim;
     l.write.n_heads = hp.n_heads;
@@ -221,6 +266,8 @@ AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_uba
     l.write.n_rot = hp.rope_dim > 0 ? hp.rope_dim : hp.head_dim;
     l.write.rope = rope_kind(model.arch.rope);
     l.write.qk_norm = model.arch.qk_norm;
+    l.write.k_type = int(types.k);
+    l.write.v_type = int(types.v);
     RopeTable t = rope_table(model, layer, factors);
     l.mscale = t.mscale;
     auto [it, added] = seen.emplace(t.inv_freq, int(c.rope_offsets.size()));
@@ -237,6 +284,13 @@ AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_uba
     c.rope_tables.upload(tables.data(), tables.size() * sizeof(double));
   }
   c.workspace = DeviceBuffer(attention_workspace_bytes(model, n_ctx, n_ubatch), "attention decode workspace");
+  if (types.any_q8()) {
+    c.kv_scratch = DeviceBuffer(kv_scratch_bytes(model, n_ctx, types), "f16 view of the q8_0 KV cache (prefill)");
+    std::vector<int32_t> identity(kv_pages_for(n_ctx));
+    for (size_t i = 0; i < identity.size(); ++i) identity[i] = int32_t(i);
+    c.kv_scratch_table = DeviceBuffer(identity.size() * 4, "f16 view page table");
+    c.kv_scratch_table.upload(identity.data(), identity.size() * 4);
+  }
   c.split_counters = DeviceBuffer(size_t(hp.n_kv_heads) * 4, "attention split counters");
   KILN_CUDA_CHECK(cudaMemset(c.split_counters.get(), 0, c.split_counters.bytes()), "attention split counters");
   return c;
@@ -305,6 +359,15 @@ void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCa
       attn_decode_launch(*decode, l.shape, a, attn_decode_splits(l.shape, kv_len, batch.n_seqs, config.target), stream);
     }
   } else {
+    if (config.kv_types.any_q8()) {  // attn_prefill reads f16: give it an f16 view of the pages
+      const jit::Kernel* dequant = plan.next([&] { return kv_dequant_key(l.shape); });
+      if (dequant) {
+        const uint64_t pool = config.kv_scratch.bytes() / 2;
+        char* scratch = static_cast<char*>(config.kv_scratch.get());
+        a = kv_dequant_launch(*dequant, l.shape, a, scratch, scratch + pool, pool,
+                              config.kv_scratch_table.as<int32_t>(), stream);
+      }
+    }
     const jit::Kernel* prefill = plan.next([&] { return attn_prefill_key(l.shape, n, 1, config.target); });
     if (prefill) attn_prefill_launch(*prefill, l.shape, a, stream);
   }

@@ -4,6 +4,7 @@
 //   kv_write            q/k norm + RoPE, q -> f16, k/v -> cache       (kernels/kv_write.cuh)
 //   attn_prefill        flash attention, many query tokens per seq     (kernels/attn_prefill.cuh)
 //   attn_decode         split-KV flash-decoding, one token per seq     (kernels/attn_decode.cuh)
+//   kv_dequant          f16 view of a q8_0 cache's pages for prefill   (kernels/kv_dequant.cuh)
 // The key builders are inline (header-only) so tests/jit can enumerate keys without the engine
 // library; launches and the per-layer plumbing live in attention.cpp.
 //
@@ -23,6 +24,7 @@
 #include "jit/kernel.h"
 #include "jit/key.h"
 #include "kernels/attn_params.h"
+#include "kernels/kv_dequant_params.h"
 #include "kernels/kv_write_params.h"
 #include "model/model.h"
 #include "plan/kernel_plan.h"
@@ -38,6 +40,10 @@ struct AttnShape {
   int window = 0;      // sliding window in tokens (a query at p sees p-window+1 .. p), 0: none
   bool sinks = false;  // per-head sink logits in the softmax denominator (gpt-oss)
   int page_size = kKvPageSize;
+  // Cache element types (kKvF16 / kKvQ8_0): attn_decode reads them; attn_prefill reads f16 only
+  // (kv_dequant makes its view).
+  int k_type = kKvF16;
+  int v_type = kKvF16;
 
   int gqa() const { return n_kv_heads > 0 ? n_heads / n_kv_heads : 0; }
 };
@@ -100,11 +106,16 @@ inline int choose_prefill_warps(const AttnShape& s, int n_tokens, int n_seqs, co
   return busiest(4) < busiest(8) ? 4 : 8;
 }
 
-// Decode pipeline depth: about 96 KB of K/V tiles in flight per CTA (two CTAs per SM up to
-// head_dim 128), 2..6 stages.
-inline int choose_decode_stages(int head_dim) {
-  const int stage_bytes = 2 * kAttnTileKeys * head_dim * 2;
+// Decode pipeline depth: about 96 KB of K/V tiles (as stored) per CTA (f16: two CTAs per SM up
+// to head_dim 128; q8_0 tiles are 53% of the bytes, so more stages keep as many bytes in
+// flight), 2..6 stages.
+inline int choose_decode_stages(int head_dim, int k_type = kKvF16, int v_type = kKvF16) {
+  const int stage_bytes = kAttnTileKeys * (kv_row_bytes(k_type, head_dim) + kv_row_bytes(v_type, head_dim));
   return std::clamp(96 * 1024 / stage_bytes, 2, 6);
+}
+
+inline void check_kv_type(int type, const char* what) {
+  KILN_CHECK(type == kKvF16 || type == kKvQ8_0, "attention: unknown ", what, " cache type ", type);
 }
 
 }  // namespace attn_detail
@@ -137,18 +148,41 @@ inline jit::KernelKey attn_prefill_key(const AttnShape& s, int n_tokens, int n_s
   return key;
 }
 
-// attn_decode<head_dim, gqa, n_kv_heads, window, page_size, sinks, stages>
+// attn_decode<head_dim, gqa, n_kv_heads, window, page_size, sinks, stages, k_type, v_type>
 inline jit::KernelKey attn_decode_key(const AttnShape& s, const AttnTuning& tuning = {}) {
   using namespace attn_detail;
   check_shape(s);
-  const int stages = tuning.decode_stages ? tuning.decode_stages : choose_decode_stages(s.head_dim);
+  check_kv_type(s.k_type, "K");
+  check_kv_type(s.v_type, "V");
+  const int stages =
+      tuning.decode_stages ? tuning.decode_stages : choose_decode_stages(s.head_dim, s.k_type, s.v_type);
   KILN_CHECK(stages >= 2 && stages <= 8, "attn_decode: stages must be 2..8, got ", stages);
   jit::KernelKey key;
   key.kernel = "attn_decode";
   key.file = "attn_decode.cuh";
   key.constants = shape_constants(s);
   key.constants.push_back(tuning_const("stages", stages));
-  key.dynamic_smem_bytes = attn_decode_smem_bytes(s.head_dim, stages);
+  key.constants.push_back(variant_const("k_type", s.k_type));
+  key.constants.push_back(variant_const("v_type", s.v_type));
+  key.dynamic_smem_bytes = attn_decode_smem_bytes(s.head_dim, stages, s.k_type, s.v_type);
+  KILN_CHECK(key.dynamic_smem_bytes <= 227 * 1024, "attn_decode: ", stages, " stages of head_dim ", s.head_dim,
+             " need ", key.dynamic_smem_bytes, " bytes of shared memory (227 KB per CTA)");
+  return key;
+}
+
+// kv_dequant<head_dim, n_kv_heads, page_size, k_type, v_type>: the f16 view attn_prefill reads
+// when either pool is q8_0.
+inline jit::KernelKey kv_dequant_key(const AttnShape& s) {
+  using namespace attn_detail;
+  check_shape(s);
+  check_kv_type(s.k_type, "K");
+  check_kv_type(s.v_type, "V");
+  jit::KernelKey key;
+  key.kernel = "kv_dequant";
+  key.file = "kv_dequant.cuh";
+  key.constants = {shape_const("head_dim", s.head_dim), shape_const("n_kv_heads", s.n_kv_heads),
+                   shape_const("page_size", s.page_size), variant_const("k_type", s.k_type),
+                   variant_const("v_type", s.v_type)};
   return key;
 }
 
@@ -177,6 +211,8 @@ struct KvWriteShape {
   int rope = kRopeNeox;          // kRopeNone / kRopeNormal / kRopeNeox
   bool qk_norm = false;
   bool in_f16 = false;           // the QKV rows are f16 (else f32)
+  int k_type = kKvF16;           // cache element types (kKvF16 / kKvQ8_0)
+  int v_type = kKvF16;
 };
 
 inline jit::KernelKey kv_write_key(const KvWriteShape& s) {
@@ -195,7 +231,10 @@ inline jit::KernelKey kv_write_key(const KvWriteShape& s) {
   key.constants = {shape_const("head_dim", s.head_dim), shape_const("n_heads", s.n_heads),
                    shape_const("n_kv_heads", s.n_kv_heads), shape_const("n_rot", n_rot),
                    shape_const("page_size", s.page_size), variant_const("rope", s.rope),
-                   variant_const("qk_norm", s.qk_norm), variant_const("in_f16", s.in_f16)};
+                   variant_const("qk_norm", s.qk_norm), variant_const("in_f16", s.in_f16),
+                   variant_const("k_type", s.k_type), variant_const("v_type", s.v_type)};
+  check_kv_type(s.k_type, "K");
+  check_kv_type(s.v_type, "V");
   return key;
 }
 
@@ -226,6 +265,12 @@ void attn_prefill_launch(const jit::Kernel& kernel, const AttnShape& s, const At
 // them). Every sequence of args.batch must have exactly one query token.
 void attn_decode_launch(const jit::Kernel& decode, const AttnShape& s, const AttnArgs& args, int n_splits,
                         cudaStream_t stream);
+// Copies / dequantizes the pages of args.batch's sequences into the f16 view (kv_dequant.cuh):
+// scratch_k / scratch_v hold n_seqs * max_pages f16 pages each; returns the view's AttnArgs
+// (pools: the scratch, page table: `identity_table`, [n_seqs * max_pages] = 0, 1, 2, ...).
+AttnArgs kv_dequant_launch(const jit::Kernel& kernel, const AttnShape& s, const AttnArgs& args, void* scratch_k,
+                           void* scratch_v, uint64_t scratch_bytes, const int32_t* identity_table,
+                           cudaStream_t stream);
 // Launches kv_write over n_tokens tokens (p filled by the caller, sizes from the shape).
 void kv_write_launch(const jit::Kernel& kernel, const KvWriteShape& s, KvWriteParams p, cudaStream_t stream);
 
@@ -265,14 +310,22 @@ struct AttentionConfig {
   DeviceBuffer rope_tables;          // f64
   DeviceBuffer workspace;            // decode partials for one sequence
   DeviceBuffer split_counters;       // decode: n_kv_heads ints, zeroed
+  // A q8_0 cache: prefill's f16 view of one layer's pages for one sequence (K then V pool, each
+  // kv_pages_for(n_ctx) pages) and its identity page table.
+  KvTypes kv_types;
+  DeviceBuffer kv_scratch;
+  DeviceBuffer kv_scratch_table;
 };
 
-// Bytes of the decode workspace for one sequence (the engine's memory budget).
-uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_ubatch);
+// Bytes of prefill's f16 view of a q8_0 cache (0 for an f16 one): one layer, one sequence.
+uint64_t kv_scratch_bytes(const model::Model& model, int n_ctx, KvTypes types);
+// Bytes of the decode workspace for one sequence plus the q8_0 prefill view (the engine's memory
+// budget).
+uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_ubatch, KvTypes types = {});
 // Builds the config (uploads the RoPE tables, allocates the workspace; with allocate = false
 // neither, for planning kernel sets without a GPU).
 AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, int sm_count,
-                                 bool allocate = true);
+                                 bool allocate = true, KvTypes types = {});
 // The decode-graph bucket of a step whose sequence ends at kv_len: one number per combination
 // of split counts of the model's layers (a graph captured for it replays correctly for every
 // kv_len with the same bucket).

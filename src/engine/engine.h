@@ -1,5 +1,5 @@
 #pragma once
-// The GPU engine: weights uploaded once (Q8_0 repacked to q8r), a paged f16 KV cache, and the
+// The GPU engine: weights uploaded once (Q8_0 repacked to q8r), a paged KV cache (f16 or q8_0), and the
 // forward pass as JIT kernels resolved before the first token. Prefill runs in micro-batches
 // of n_ubatch tokens; decode (one token) replays a CUDA graph.
 #include <cuda_runtime_api.h>
@@ -11,6 +11,7 @@
 
 #include "cpu/sampler.h"
 #include "jit/key.h"
+#include "engine/kv_cache.h"
 #include "jit/library.h"
 #include "model/model.h"
 
@@ -23,6 +24,7 @@ struct EngineOptions {
   bool quiet = false;    // no load summary on stderr
   bool cuda_graphs = true;
   bool all_logits = false;  // also prepare the kernels that compute every token's logits
+  KvTypes kv_types;         // K and V cache element types (f16, or q8_0: about half the bytes)
 };
 
 using cpu::SamplerSettings;

@@ -25,18 +25,20 @@ constexpr int kEmbedThreads = 256;
 
 }  // namespace
 
-ForwardConfig forward_config(const model::Model& model, int n_ctx, int n_ubatch, const jit::Device& device) {
+ForwardConfig forward_config(const model::Model& model, int n_ctx, int n_ubatch, const jit::Device& device,
+                             KvTypes kv_types) {
   const auto& hp = model.hp;
   ForwardConfig c;
   c.n_ctx = n_ctx;
   c.n_ubatch = n_ubatch;
   c.target.sm_count = device.sm_count;
   c.target.cc_major = device.cc_major;
-  c.kv_cache_bytes = kv_cache_bytes(model, n_ctx);
+  c.kv_types = kv_types;
+  c.kv_cache_bytes = kv_cache_bytes(model, n_ctx, kv_types);
   const uint64_t u = n_ubatch, e = hp.n_embd;
   const uint64_t heads = uint64_t(hp.n_heads) * hp.head_dim;
   c.activation_bytes = u * (8 + 6 * e + 2 * uint64_t(hp.n_ff) + 4 * qkv_rows(hp) + 4 * heads) + 4ull * hp.n_vocab +
-                       attention_workspace_bytes(model, n_ctx, n_ubatch);
+                       attention_workspace_bytes(model, n_ctx, n_ubatch, kv_types);
   return c;
 }
 
@@ -45,8 +47,10 @@ Forward::Forward(const model::Model& model, const Weights* weights, const Forwar
       weights_(weights ? *weights : no_weights_),
       config_(config),
       stream_(stream),
-      kv_(weights ? KvCache(model, config.n_ctx) : KvCache(model, config.n_ctx, KvCache::NoDevice{})),
-      attn_(attention_config(model, config.n_ctx, config.n_ubatch, config.target.sm_count, weights != nullptr)) {
+      kv_(weights ? KvCache(model, config.n_ctx, 1, config.kv_types)
+                  : KvCache(model, config.n_ctx, KvCache::NoDevice{}, config.kv_types)),
+      attn_(attention_config(model, config.n_ctx, config.n_ubatch, config.target.sm_count, weights != nullptr,
+                             config.kv_types)) {
   const auto& hp = model.hp;
   if (!weights) {
     no_weights_.layers.resize(hp.n_layers);

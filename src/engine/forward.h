@@ -35,11 +35,13 @@ struct ForwardConfig {
   int n_ctx = 0;
   int n_ubatch = 0;
   MatmulTarget target;
+  KvTypes kv_types;             // K and V cache element types
   uint64_t kv_cache_bytes = 0;
   uint64_t activation_bytes = 0;
 };
 
-ForwardConfig forward_config(const model::Model& model, int n_ctx, int n_ubatch, const jit::Device& device);
+ForwardConfig forward_config(const model::Model& model, int n_ctx, int n_ubatch, const jit::Device& device,
+                             KvTypes kv_types = {});
 
 class Forward {
  public:

@@ -4,6 +4,7 @@
 // first token. `kiln kernels precompile` and the CI compile test use it.
 #include <vector>
 
+#include "engine/kv_cache.h"
 #include "engine/matmul.h"
 #include "jit/key.h"
 #include "model/model.h"
@@ -15,6 +16,7 @@ struct KernelSetOptions {
   int n_ubatch = 512;
   bool all_logits = false;  // also the kernels that compute every token's logits (kiln logits)
   MatmulTarget target;      // the GPU the keys are for (H100 by default)
+  KvTypes kv_types;         // K and V cache element types the engine will run with
 };
 
 // Distinct keys, in first-use order, as specialized keys (apply KernelKey::for_mode for the

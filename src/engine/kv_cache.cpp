@@ -7,7 +7,15 @@
 
 namespace kiln::engine {
 
-KvLayout kv_layout(const model::Model& model, int n_ctx, int max_seqs) {
+KvType parse_kv_type(std::string_view name, std::string_view flag) {
+  if (name == "f16") return KvType::f16;
+  if (name == "q8_0") return KvType::q8_0;
+  fail(flag, " ", name, ": unknown KV cache type (f16, q8_0)");
+}
+
+const char* kv_type_name(KvType type) { return type == KvType::q8_0 ? "q8_0" : "f16"; }
+
+KvLayout kv_layout(const model::Model& model, int n_ctx, int max_seqs, KvTypes types) {
   const auto& hp = model.hp;
   KILN_CHECK(n_ctx >= 1 && max_seqs >= 1, "KV cache: need a context >= 1 and >= 1 sequence, got n_ctx=", n_ctx,
              " max_seqs=", max_seqs);
@@ -19,10 +27,15 @@ KvLayout kv_layout(const model::Model& model, int n_ctx, int max_seqs) {
   l.head_dim = hp.head_dim;
   l.max_pages = kv_pages_for(n_ctx, l.page_size);
   l.n_pages = l.max_pages * max_seqs;
+  l.types = types;
+  KILN_CHECK(!types.any_q8() || l.head_dim % kKvQ8Block == 0, "KV cache: q8_0 needs a head size that is a multiple of ",
+             kKvQ8Block, ", got ", l.head_dim);
   return l;
 }
 
-uint64_t kv_cache_bytes(const model::Model& model, int n_ctx) { return kv_layout(model, n_ctx).bytes(); }
+uint64_t kv_cache_bytes(const model::Model& model, int n_ctx, KvTypes types) {
+  return kv_layout(model, n_ctx, 1, types).bytes();
+}
 
 PageAllocator::PageAllocator(int n_pages, int page_size) : n_pages_(n_pages), page_size_(page_size) {
   KILN_CHECK(n_pages >= 1 && page_size >= 1, "page allocator: ", n_pages, " pages of ", page_size, " tokens");
@@ -50,8 +63,8 @@ void PageAllocator::release(std::vector<int32_t>& pages) {
   pages.clear();
 }
 
-KvCache::KvCache(const model::Model& model, int n_ctx, int max_seqs)
-    : KvCache(kv_layout(model, n_ctx, max_seqs), n_ctx, max_seqs) {}
+KvCache::KvCache(const model::Model& model, int n_ctx, int max_seqs, KvTypes types)
+    : KvCache(kv_layout(model, n_ctx, max_seqs, types), n_ctx, max_seqs) {}
 
 KvCache::KvCache(const KvLayout& layout, int n_ctx, int max_seqs)
     : layout_(layout),
@@ -71,8 +84,8 @@ KvCache::KvCache(const KvLayout& layout, int n_ctx, int max_seqs)
              " pages per sequence cannot hold ", n_ctx, " tokens");
 }
 
-KvCache::KvCache(const model::Model& model, int n_ctx, NoDevice)
-    : layout_(kv_layout(model, n_ctx, 1)),
+KvCache::KvCache(const model::Model& model, int n_ctx, NoDevice, KvTypes types)
+    : layout_(kv_layout(model, n_ctx, 1, types)),
       n_ctx_(n_ctx),
       max_seqs_(1),
       allocator_(layout_.n_pages, layout_.page_size),
@@ -83,12 +96,12 @@ KvCache::KvCache(const model::Model& model, int n_ctx, NoDevice)
 void* KvCache::k_pool(int layer) const {
   KILN_CHECK(layer >= 0 && layer < layout_.n_layers, "KV cache: layer ", layer, " of ", layout_.n_layers);
   if (!pools_.get()) return nullptr;  // a NoDevice cache
-  return static_cast<char*>(pools_.get()) + layout_.pool_bytes() * 2 * layer;
+  return static_cast<char*>(pools_.get()) + layout_.layer_bytes() * layer;
 }
 
 void* KvCache::v_pool(int layer) const {
   char* k = static_cast<char*>(k_pool(layer));
-  return k ? k + layout_.pool_bytes() : nullptr;
+  return k ? k + layout_.k_pool_bytes() : nullptr;
 }
 
 const std::vector<int32_t>& KvCache::pages(int seq) const {

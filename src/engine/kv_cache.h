@@ -1,11 +1,15 @@
 #pragma once
-// The paged f16 KV cache (kernels/attn_params.h has the device-side view).
+// The paged KV cache (kernels/attn_params.h has the device-side view), f16 or q8_0 per K and V.
 //
-// Per layer, K and V each get a pool  f16 [n_pages][n_kv_heads][page_size][head_dim]; one
-// allocation holds all of them, layer-major: [n_layers][K, V][pool]. A sequence owns a list of
-// page ids (the same ids index every layer's pools): token t lives in page pages[t / page_size],
-// slot t % page_size. A page of one head is one contiguous page_size x head_dim block, so a
-// 64-key tile of the attention kernels is one aligned stretch of memory.
+// Per layer, K and V each get a pool [n_pages][n_kv_heads][page]; one allocation holds all of
+// them, layer-major: [n_layers][K pool, V pool]. A sequence owns a list of page ids (the same ids
+// index every layer's pools): token t lives in page pages[t / page_size], slot t % page_size.
+// A page of one head is one contiguous block of page_size token rows (kernels/kv_types.h):
+//   f16:   f16 [page_size][head_dim]                                  (head_dim * 2 bytes a row)
+//   q8_0:  int8 quants [page_size][head_dim], then f16 scales [page_size][head_dim / 32]
+//          (head_dim * 34 / 32 bytes a row: 53% of f16; one scale d per 32 values, x = q * d)
+// so a 64-key tile of the attention kernels is one aligned stretch of memory (q8_0: one of
+// quants, whole 16-byte chunks, and one of scales), loaded with 16-byte copies.
 //
 // page_size = 64: one page is exactly one K/V tile of the kernels (one page-table lookup per
 // tile, never a tile straddling two pages), small enough that a short sequence wastes at most 63
@@ -16,14 +20,28 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/device_buffer.h"
+#include "kernels/kv_types.h"
 #include "model/model.h"
 
 namespace kiln::engine {
 
 constexpr int kKvPageSize = 64;
+
+// Element type of a pool (llama.cpp's -ctk / -ctv names).
+enum class KvType : int { f16 = kKvF16, q8_0 = kKvQ8_0 };
+struct KvTypes {
+  KvType k = KvType::f16;
+  KvType v = KvType::f16;
+  bool any_q8() const { return k == KvType::q8_0 || v == KvType::q8_0; }
+};
+// "f16" / "q8_0"; anything else throws kiln::Error naming `flag` ("-ctk q4_0: unknown KV cache
+// type (f16, q8_0)").
+KvType parse_kv_type(std::string_view name, std::string_view flag);
+const char* kv_type_name(KvType type);
 
 // Pages needed for `tokens` tokens.
 constexpr int kv_pages_for(int tokens, int page_size = kKvPageSize) { return (tokens + page_size - 1) / page_size; }
@@ -36,20 +54,30 @@ struct KvLayout {
   int page_size = kKvPageSize;
   int n_pages = 0;    // pages of every pool (shared by all sequences)
   int max_pages = 0;  // pages one sequence may hold: its context / page_size, rounded up
+  KvTypes types;
 
-  // Bytes of one page of one pool (K or V of one layer).
-  uint64_t page_bytes() const { return uint64_t(n_kv_heads) * page_size * head_dim * 2; }
-  uint64_t pool_bytes() const { return page_bytes() * n_pages; }
+  // Bytes of one page of a pool of `type` (K or V of one layer).
+  uint64_t page_bytes(KvType type) const {
+    return uint64_t(n_kv_heads) * page_size * kv_row_bytes(int(type), head_dim);
+  }
+  uint64_t k_pool_bytes() const { return page_bytes(types.k) * n_pages; }
+  uint64_t v_pool_bytes() const { return page_bytes(types.v) * n_pages; }
+  // One layer's K and V pools.
+  uint64_t layer_bytes() const { return k_pool_bytes() + v_pool_bytes(); }
   // The whole cache: every layer's K and V pools.
-  uint64_t bytes() const { return pool_bytes() * 2 * n_layers; }
+  uint64_t bytes() const { return layer_bytes() * n_layers; }
   // K and V of one token over all layers.
-  uint64_t bytes_per_token() const { return uint64_t(n_layers) * 2 * n_kv_heads * head_dim * 2; }
+  uint64_t bytes_per_token() const {
+    return uint64_t(n_layers) * n_kv_heads * (kv_row_bytes(int(types.k), head_dim) + kv_row_bytes(int(types.v), head_dim));
+  }
+  // Bytes of one page of an f16 pool.
+  uint64_t page_bytes() const { return page_bytes(KvType::f16); }
 };
 
 // A cache for `max_seqs` sequences of up to n_ctx tokens each.
-KvLayout kv_layout(const model::Model& model, int n_ctx, int max_seqs = 1);
+KvLayout kv_layout(const model::Model& model, int n_ctx, int max_seqs = 1, KvTypes types = {});
 // Bytes of kv_layout(model, n_ctx): what the engine budgets for one sequence of n_ctx tokens.
-uint64_t kv_cache_bytes(const model::Model& model, int n_ctx);
+uint64_t kv_cache_bytes(const model::Model& model, int n_ctx, KvTypes types = {});
 
 // Hands out page ids to sequences; lowest ids first, so a lone sequence gets consecutive pages.
 class PageAllocator {
@@ -94,15 +122,16 @@ struct KvSeqStep {
 class KvCache {
  public:
   // Allocates the pools (device memory: layout().bytes()) and the batch arrays.
-  KvCache(const model::Model& model, int n_ctx, int max_seqs = 1);
+  KvCache(const model::Model& model, int n_ctx, int max_seqs = 1, KvTypes types = {});
   // Same, from explicit sizes (tests, benchmarks).
   KvCache(const KvLayout& layout, int n_ctx, int max_seqs);
   // The layout only, no device memory (pool pointers are null): for planning kernel sets on a
   // machine without a GPU.
   struct NoDevice {};
-  KvCache(const model::Model& model, int n_ctx, NoDevice);
+  KvCache(const model::Model& model, int n_ctx, NoDevice, KvTypes types = {});
 
   const KvLayout& layout() const { return layout_; }
+  KvTypes types() const { return layout_.types; }
   int n_ctx() const { return n_ctx_; }
   void* k_pool(int layer) const;
   void* v_pool(int layer) const;

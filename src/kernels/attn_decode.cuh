@@ -1,5 +1,6 @@
 #pragma once
-// Split-KV flash-decoding over the paged f16 KV cache: one query token per sequence.
+// Split-KV flash-decoding over the paged KV cache (f16 or q8_0 K and V): one query token per
+// sequence.
 //
 // attn_decode: grid = (n_splits, n_kv_heads, n_seqs), 4 warps. A CTA takes the gqa query heads
 // of one KV head and one contiguous share of the sequence's visible 64-key tiles (the split
@@ -15,11 +16,18 @@
 // (an atomic counter, reset by that CTA) combines the splits in split order: deterministic, and
 // no second kernel.
 //
+//
+// q8_0 K or V (K_TYPE / V_TYPE = kKvQ8_0, kv_types.h): the ring stages hold the tile as stored
+// (quants + scales: ~53% of the f16 bytes), and each tile is dequantized once into an f16 tile in
+// shared memory (value = f16(q * d)) that the same ldmatrix / mma code reads.
+//
 // Constants: HEAD_DIM (always compiled in, see attn_prefill.cuh), GQA, N_KV_HEADS, WINDOW (-1:
-// none), PAGE_SIZE: shape, 0 = from params. SINKS: variant. STAGES: tuning.
+// none), PAGE_SIZE: shape, 0 = from params. SINKS, K_TYPE, V_TYPE: variant. STAGES: tuning.
 #include "attn_common.cuh"
+#include "attn_kv_q8.cuh"
 
-template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int STAGES>
+template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int STAGES, int K_TYPE,
+          int V_TYPE>
 __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __grid_constant__ AttnParams p) {
   kiln_dev::allow_next_kernel_to_launch();
   kiln_dev::wait_for_previous_kernel();
@@ -33,7 +41,9 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
   constexpr int BN = kAttnTileKeys;  // = 16 keys x 4 warps
   constexpr int KSTEPS = D / 16;
   constexpr int MTILES = D / 16;     // m16 tiles of O^T
-  constexpr int TILE_BYTES = BN * D * 2;
+  constexpr int TILE_BYTES = BN * D * 2;  // an f16 tile
+  constexpr bool K_Q8 = K_TYPE == kKvQ8_0, V_Q8 = V_TYPE == kKvQ8_0;
+  constexpr int K_STAGE_BYTES = BN * kv_row_bytes(K_TYPE, D), V_STAGE_BYTES = BN * kv_row_bytes(V_TYPE, D);
   static_assert(BN == 16 * WARPS, "attn_decode: one 16-key slice per warp");
 
   const int gqa = GQA ? GQA : p.gqa;
@@ -55,20 +65,29 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
   const int* page_row = p.page_table + static_cast<long long>(seq) * p.max_pages;
 
   extern __shared__ __align__(128) unsigned char smem[];
+  // [STAGES][K tile as stored], [STAGES][V tile as stored], then the dequantized f16 K and/or V tile.
   const u32 k_smem = smem_u32(smem);
-  const u32 v_smem = k_smem + STAGES * TILE_BYTES;
+  const u32 v_smem = k_smem + STAGES * K_STAGE_BYTES;
+  unsigned char* const k_f16 = smem + STAGES * (K_STAGE_BYTES + V_STAGE_BYTES);
+  unsigned char* const v_f16 = k_f16 + (K_Q8 ? TILE_BYTES : 0);
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
 
-  const f16_bits* k_pool = static_cast<const f16_bits*>(p.k_pool);
-  const f16_bits* v_pool = static_cast<const f16_bits*>(p.v_pool);
   auto load_tile = [&](int tile, int stage) {
     if (tile < tile_end) {
-      load_kv_tile<D, THREADS>(k_smem + stage * TILE_BYTES, k_pool, page_row, tile * BN, kv_len, kv_head, n_kv_heads,
-                               page_size);
-      load_kv_tile<D, THREADS>(v_smem + stage * TILE_BYTES, v_pool, page_row, tile * BN, kv_len, kv_head, n_kv_heads,
-                               page_size);
+      if constexpr (K_Q8)
+        load_kv_tile_q8<D, THREADS>(k_smem + stage * K_STAGE_BYTES, static_cast<const unsigned char*>(p.k_pool),
+                                    page_row, tile * BN, kv_len, kv_head, n_kv_heads, page_size);
+      else
+        load_kv_tile<D, THREADS>(k_smem + stage * K_STAGE_BYTES, static_cast<const f16_bits*>(p.k_pool), page_row,
+                                 tile * BN, kv_len, kv_head, n_kv_heads, page_size);
+      if constexpr (V_Q8)
+        load_kv_tile_q8<D, THREADS>(v_smem + stage * V_STAGE_BYTES, static_cast<const unsigned char*>(p.v_pool),
+                                    page_row, tile * BN, kv_len, kv_head, n_kv_heads, page_size);
+      else
+        load_kv_tile<D, THREADS>(v_smem + stage * V_STAGE_BYTES, static_cast<const f16_bits*>(p.v_pool), page_row,
+                                 tile * BN, kv_len, kv_head, n_kv_heads, page_size);
     }
     cp_async_commit();  // empty groups keep the wait counts uniform
   };
@@ -104,7 +123,16 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
     cp_async_wait<STAGES - 2>();
     __syncthreads();  // tile i is in; every warp is done with the stage the next load reuses
     load_tile(tile + STAGES - 1, (i + STAGES - 1) % STAGES);
-    const u32 ks = k_smem + (i % STAGES) * TILE_BYTES, vs = v_smem + (i % STAGES) * TILE_BYTES;
+    u32 ks = k_smem + (i % STAGES) * K_STAGE_BYTES, vs = v_smem + (i % STAGES) * V_STAGE_BYTES;
+    if constexpr (K_Q8 || V_Q8) {
+      // The f16 copies of the last tile are free: every warp passed the barrier above after it.
+      if constexpr (K_Q8) dequant_q8_tile<D, THREADS>(k_f16, smem + (i % STAGES) * K_STAGE_BYTES);
+      if constexpr (V_Q8)
+        dequant_q8_tile<D, THREADS>(v_f16, smem + STAGES * K_STAGE_BYTES + (i % STAGES) * V_STAGE_BYTES);
+      __syncthreads();
+      if constexpr (K_Q8) ks = smem_u32(k_f16);
+      if constexpr (V_Q8) vs = smem_u32(v_f16);
+    }
 
     float s[4] = {0.f, 0.f, 0.f, 0.f};
 #pragma unroll

@@ -1,13 +1,16 @@
 #pragma once
+#include "kv_types.h"
 // Arguments of the attention kernels: attn_prefill.cuh (flash attention over many query tokens),
 // attn_decode.cuh (split-KV flash-decoding of one token per sequence). Included
 // by the host (which fills it) and by the kernels (NVRTC): plain data only.
 //
 // The KV cache is paged (engine/kv_cache.h). Per layer, K and V each live in a pool
-//   f16 pool[n_pages][n_kv_heads][page_size][head_dim]
+//   pool[n_pages][n_kv_heads][page of page_size rows]   (kv_types.h: f16 rows, or q8_0 quants + scales)
 // and sequence s owns page_table[s][0 .. max_pages): token t of s is in page
 // page_table[s][t / page_size], slot t % page_size. One page of one head is one contiguous
-// page_size x head_dim block: a 64-key tile of the kernels is one 16 B-aligned stretch of memory.
+// page_size x head_dim block: a 64-key tile of the kernels is one 16 B-aligned stretch of memory
+// (q8_0: one stretch of quants and one of scales). attn_prefill reads f16 pools only; the engine
+// gives it an f16 copy of the pages a q8_0 cache holds (kv_dequant.cuh).
 //
 // A batch is varlen: sequence s has the query rows [q_start[s], q_start[s+1]) of q and out and a
 // KV length kv_len[s] that already includes its new tokens, whose positions are
@@ -22,8 +25,8 @@ constexpr int kAttnDecodeWarps = 4;
 
 struct AttnParams {
   const void* q;          // f16 [n_tokens][n_heads][head_dim]
-  const void* k_pool;     // f16 [n_pages][n_kv_heads][page_size][head_dim], this layer's
-  const void* v_pool;     // same layout
+  const void* k_pool;     // [n_pages][n_kv_heads][page], this layer's; rows of the key's k_type
+  const void* v_pool;     // same, rows of v_type (attn_prefill: both f16)
   void* out;              // f16 [n_tokens][n_heads][head_dim]
   const int* q_start;     // [n_seqs + 1]: query rows of sequence s are q_start[s] .. q_start[s+1]-1
   const int* kv_len;      // [n_seqs]
@@ -48,10 +51,14 @@ constexpr int attn_prefill_smem_bytes(int head_dim, int warps, int wgmma = 0) {
   return (warps * 16 * head_dim + 2 * 2 * kAttnTileKeys * head_dim) * 2 + (wgmma ? 1024 : 0);
 }
 
-// Dynamic shared memory of attn_decode: `stages` K and V tiles; the cross-warp combine at the
-// end reuses them (per warp: m, l of 8 heads and an 8 x head_dim f32 accumulator).
-constexpr int attn_decode_smem_bytes(int head_dim, int stages) {
-  return stages * 2 * kAttnTileKeys * head_dim * 2 > kAttnDecodeWarps * (8 * head_dim + 16) * 4
-             ? stages * 2 * kAttnTileKeys * head_dim * 2
-             : kAttnDecodeWarps * (8 * head_dim + 16) * 4;
+// Dynamic shared memory of attn_decode: `stages` K and V tiles as stored (kv_types.h), plus one
+// f16 tile for each q8_0 operand (its dequantized copy, what the tensor cores read); the
+// cross-warp combine at the end reuses them (per warp: m, l of 8 heads and an 8 x head_dim f32
+// accumulator).
+constexpr int attn_decode_smem_bytes(int head_dim, int stages, int k_type = kKvF16, int v_type = kKvF16) {
+  const int f16_tile = kAttnTileKeys * head_dim * 2;
+  const int tiles = stages * kAttnTileKeys * (kv_row_bytes(k_type, head_dim) + kv_row_bytes(v_type, head_dim)) +
+                    (k_type == kKvQ8_0 ? f16_tile : 0) + (v_type == kKvQ8_0 ? f16_tile : 0);
+  const int combine = kAttnDecodeWarps * (8 * head_dim + 16) * 4;
+  return tiles > combine ? tiles : combine;
 }

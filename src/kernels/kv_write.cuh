@@ -6,11 +6,15 @@
 // holds the head's element pairs l, l + 32, ... (a rotated pair: (i, i + n_rot/2) for NEOX,
 // (2i, 2i + 1) for NORMAL; the rest in adjacent pairs).
 // Constants: HEAD_DIM, N_HEADS, N_KV_HEADS, N_ROT, PAGE_SIZE: shape (0: from params);
-// ROPE (kRope*), QK_NORM, IN_F16: variant.
+// ROPE (kRope*), QK_NORM, IN_F16, K_TYPE, V_TYPE (kKvF16 / kKvQ8_0, kv_types.h): variant.
+// A q8_0 row is quantized by its warp: the head's values go through shared memory so that lane l
+// holds value l of each 32-value block, and each block's max|x| is one warp reduction.
 #include "common.cuh"
+#include "kv_types.h"
 #include "kv_write_params.h"
 
-template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int N_ROT, int PAGE_SIZE, int ROPE, int QK_NORM, int IN_F16>
+template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int N_ROT, int PAGE_SIZE, int ROPE, int QK_NORM, int IN_F16,
+          int K_TYPE, int V_TYPE>
 __global__ void __launch_bounds__(kKvWriteWarps * 32) kv_write(const __grid_constant__ KvWriteParams p) {
   kiln_dev::allow_next_kernel_to_launch();
   kiln_dev::wait_for_previous_kernel();
@@ -90,21 +94,57 @@ __global__ void __launch_bounds__(kKvWriteWarps * 32) kv_write(const __grid_cons
     }
   }
 
-  f16_bits* dst;
   if (is_q) {
-    dst = static_cast<f16_bits*>(p.q_out) + (static_cast<long long>(token) * n_heads + head) * head_dim;
-  } else {
-    const int kv_head = is_v ? head - n_heads - n_kv_heads : head - n_heads;
-    const int pos = p.positions[token];
-    const int seq = p.token_seq ? p.token_seq[token] : 0;
-    const int page = p.page_table[static_cast<long long>(seq) * p.max_pages + pos / page_size];
-    dst = static_cast<f16_bits*>(is_v ? p.v_pool : p.k_pool) +
-          ((static_cast<long long>(page) * n_kv_heads + kv_head) * page_size + pos % page_size) * head_dim;
+    f16_bits* dst = static_cast<f16_bits*>(p.q_out) + (static_cast<long long>(token) * n_heads + head) * head_dim;
+#pragma unroll
+    for (int i = 0; i < MAX_PAIRS_PER_LANE; ++i) {
+      if (i >= pairs_per_lane) break;
+      dst[ia[i]] = kiln_dev::f32_to_f16(x0[i]);
+      dst[ib[i]] = kiln_dev::f32_to_f16(x1[i]);
+    }
+    return;
   }
+  // The token's row in its page (kv_types.h: a page of one head is page_size rows).
+  const int kv_head = is_v ? head - n_heads - n_kv_heads : head - n_heads;
+  const int pos = p.positions[token];
+  const int seq = p.token_seq ? p.token_seq[token] : 0;
+  const int page = p.page_table[static_cast<long long>(seq) * p.max_pages + pos / page_size];
+  const int slot = pos % page_size;
+  const int type = is_v ? V_TYPE : K_TYPE;
+  unsigned char* block = static_cast<unsigned char*>(is_v ? p.v_pool : p.k_pool) +
+                         (static_cast<long long>(page) * n_kv_heads + kv_head) * page_size *
+                             static_cast<long long>(kv_row_bytes(type, head_dim));
+  if (type == kKvF16) {
+    f16_bits* dst = reinterpret_cast<f16_bits*>(block) + static_cast<long long>(slot) * head_dim;
+#pragma unroll
+    for (int i = 0; i < MAX_PAIRS_PER_LANE; ++i) {
+      if (i >= pairs_per_lane) break;
+      dst[ia[i]] = kiln_dev::f32_to_f16(x0[i]);
+      dst[ib[i]] = kiln_dev::f32_to_f16(x1[i]);
+    }
+    return;
+  }
+  // q8_0: per block of 32, d = max|x| / 127 (kept as f16), q = round(x / d) computed as
+  // round(x * (1 / d)) in f32, as ggml does (the GPU tests repeat these exact operations).
+  __shared__ float row[kKvWriteWarps][256];
 #pragma unroll
   for (int i = 0; i < MAX_PAIRS_PER_LANE; ++i) {
     if (i >= pairs_per_lane) break;
-    dst[ia[i]] = kiln_dev::f32_to_f16(x0[i]);
-    dst[ib[i]] = kiln_dev::f32_to_f16(x1[i]);
+    row[warp][ia[i]] = x0[i];
+    row[warp][ib[i]] = x1[i];
+  }
+  __syncwarp();
+  signed char* quants = reinterpret_cast<signed char*>(block) + static_cast<long long>(slot) * head_dim;
+  f16_bits* scales = reinterpret_cast<f16_bits*>(block + static_cast<long long>(page_size) * head_dim) +
+                     static_cast<long long>(slot) * (head_dim / kKvQ8Block);
+  for (int b = 0; b < head_dim / kKvQ8Block; ++b) {
+    const float x = row[warp][b * kKvQ8Block + lane];
+    float amax = fabsf(x);
+#pragma unroll
+    for (int o = 16; o > 0; o /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+    const float d = amax / 127.f;
+    const float id = d != 0.f ? 1.f / d : 0.f;
+    quants[b * kKvQ8Block + lane] = static_cast<signed char>(static_cast<int>(roundf(x * id)));
+    if (lane == 0) scales[b] = kiln_dev::f32_to_f16(d);
   }
 }

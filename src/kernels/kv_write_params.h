@@ -26,8 +26,8 @@ struct KvWriteParams {
   const double* inv_freq;
   float rope_mscale;
   void* q_out;              // f16 [n_tokens][n_heads][head_dim]
-  void* k_pool;             // f16 [n_pages][n_kv_heads][page_size][head_dim], this layer's
-  void* v_pool;
+  void* k_pool;             // [n_pages][n_kv_heads][page]: rows of the key's k_type (kv_types.h), this layer's
+  void* v_pool;             // same, v_type
   int n_tokens;
   // Read only where the key's constant is 0 (generic build):
   int head_dim;             // 64..256, a multiple of 64
