@@ -14,7 +14,11 @@ namespace {
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(const model::Model& model, const BackendOptions& o) : cpu_(model, o.threads, o.n_ctx) {}
+  CpuBackend(const model::Model& model, const BackendOptions& o) : cpu_(model, o.threads, o.n_ctx) {
+    if (o.kv_types.any_q8())
+      std::fprintf(stderr, "kiln: the CPU reference keeps its KV cache in f32: cache types %s/%s ignored\n",
+                   engine::kv_type_name(o.kv_types.k), engine::kv_type_name(o.kv_types.v));
+  }
 
   std::string name() const override { return "CPU"; }
   void set_mode(jit::Mode) override {}  // the reference runs no JIT kernels
@@ -45,7 +49,8 @@ class GpuBackend final : public Backend {
  public:
   GpuBackend(const model::Model& model, const BackendOptions& o)
       : engine_(model, engine::EngineOptions{.n_ctx = o.n_ctx, .n_ubatch = o.n_ubatch, .mode = o.mode,
-                                             .quiet = o.quiet, .all_logits = o.all_logits}) {}
+                                             .quiet = o.quiet, .all_logits = o.all_logits,
+                                             .kv_types = o.kv_types}) {}
 
   std::string name() const override { return "CUDA"; }
   void set_mode(jit::Mode mode) override { engine_.set_mode(mode); }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cpu/sampler.h"
+#include "engine/kv_cache.h"
 #include "jit/key.h"
 #include "model/model.h"
 
@@ -20,6 +21,7 @@ struct BackendOptions {
   int threads = 0;           // CPU reference threads (0: all)
   bool quiet = false;        // no load-time summary on stderr
   bool all_logits = false;   // eval(..., all_logits = true) will be used (kiln logits)
+  engine::KvTypes kv_types;  // KV cache element types (-ctk / -ctv); the CPU reference keeps f32
 };
 
 class Backend {

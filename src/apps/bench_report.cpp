@@ -32,9 +32,16 @@ std::string speedup(const std::vector<BenchResult>& all, const BenchResult& r) {
   if (r.jit != "specialized") return "";
   for (const auto& other : all)
     if (other.jit == "generic" && other.model == r.model && other.test_name() == r.test_name() &&
-        other.backend == r.backend && other.mean_ts() > 0)
+        other.backend == r.backend && other.type_k == r.type_k && other.type_v == r.type_v &&
+        other.mean_ts() > 0)
       return fixed(r.mean_ts() / other.mean_ts(), 2) + "x";
   return "";
+}
+
+bool any_cache_type(const std::vector<BenchResult>& all) {
+  for (const auto& r : all)
+    if (r.type_k != "f16" || r.type_v != "f16") return true;
+  return false;
 }
 
 bool any_speedup(const std::vector<BenchResult>& all) {
@@ -68,14 +75,16 @@ double BenchResult::stddev_ts() const {
 }
 
 std::string render_md(const std::vector<BenchResult>& results) {
-  bool with_speedup = any_speedup(results);
+  bool with_speedup = any_speedup(results), with_types = any_cache_type(results);
   std::ostringstream out;
-  out << "| model | size | params | backend | jit | test | t/s |" << (with_speedup ? " speedup |" : "")
-      << "\n| --- | ---: | ---: | --- | --- | ---: | ---: |" << (with_speedup ? " ---: |" : "") << "\n";
+  out << "| model | size | params | backend | jit |" << (with_types ? " type_k | type_v |" : "") << " test | t/s |"
+      << (with_speedup ? " speedup |" : "") << "\n| --- | ---: | ---: | --- | --- |" << (with_types ? " --- | --- |" : "")
+      << " ---: | ---: |" << (with_speedup ? " ---: |" : "") << "\n";
   for (const auto& r : results) {
     out << "| " << r.model_type << " | " << gib_text(r.model_bytes) << " | "
-        << human_params(r.model_params) << " | " << r.backend << " | " << r.jit << " | "
-        << r.test_name() << " | " << fixed(r.mean_ts(), 2) << " ± " << fixed(r.stddev_ts(), 2) << " |";
+        << human_params(r.model_params) << " | " << r.backend << " | " << r.jit << " | ";
+    if (with_types) out << r.type_k << " | " << r.type_v << " | ";
+    out << r.test_name() << " | " << fixed(r.mean_ts(), 2) << " ± " << fixed(r.stddev_ts(), 2) << " |";
     if (with_speedup) out << " " << speedup(results, r) << " |";
     out << "\n";
   }
@@ -83,12 +92,14 @@ std::string render_md(const std::vector<BenchResult>& results) {
 }
 
 std::string render_csv(const std::vector<BenchResult>& results) {
+  const bool with_types = any_cache_type(results);
   std::ostringstream out;
-  out << "model_filename,model_type,model_size,model_n_params,backend,jit,n_batch,n_ubatch,"
-         "n_prompt,n_gen,n_depth,avg_ts,stddev_ts,speedup\n";
+  out << "model_filename,model_type,model_size,model_n_params,backend,jit," << (with_types ? "type_k,type_v," : "")
+      << "n_batch,n_ubatch,n_prompt,n_gen,n_depth,avg_ts,stddev_ts,speedup\n";
   for (const auto& r : results)
     out << '"' << r.model << "\",\"" << r.model_type << "\"," << r.model_bytes << ','
-        << r.model_params << ',' << r.backend << ',' << r.jit << ',' << r.n_batch << ','
+        << r.model_params << ',' << r.backend << ',' << r.jit << ','
+        << (with_types ? r.type_k + "," + r.type_v + "," : "") << r.n_batch << ','
         << r.n_ubatch << ',' << r.n_prompt << ',' << r.n_gen << ',' << r.n_depth << ','
         << fixed(r.mean_ts(), 6) << ',' << fixed(r.stddev_ts(), 6) << ',' << speedup(results, r)
         << "\n";
@@ -102,6 +113,7 @@ std::string render_json(const std::vector<BenchResult>& results, bool lines) {
     nlohmann::json j = {
         {"model_filename", r.model}, {"model_type", r.model_type}, {"model_size", r.model_bytes},
         {"model_n_params", r.model_params}, {"backend", r.backend}, {"jit", r.jit},
+        {"type_k", r.type_k}, {"type_v", r.type_v},
         {"n_batch", r.n_batch}, {"n_ubatch", r.n_ubatch}, {"n_prompt", r.n_prompt},
         {"n_gen", r.n_gen}, {"n_depth", r.n_depth}, {"flash_attn", true},
         {"samples_ns", r.samples_ns}, {"samples_ts", rates(r)},

@@ -13,6 +13,7 @@ struct BenchResult {
   uint64_t model_params = 0;
   std::string backend;      // "CUDA" / "CPU"
   std::string jit;          // "specialized" / "generic"
+  std::string type_k = "f16", type_v = "f16";  // KV cache types
   int n_prompt = 0;         // pp tokens (0 for tg)
   int n_gen = 0;            // tg tokens (0 for pp)
   int n_depth = 0;
@@ -25,8 +26,9 @@ struct BenchResult {
   double stddev_ts() const;        // sample standard deviation (n-1), 0 for one sample
 };
 
-// Renders all results. With several jit modes for one (model, test), md and csv add the
-// specialized/generic speedup on the specialized row.
+// Renders all results. With several jit modes for one (model, cache types, test), md and csv add
+// the specialized/generic speedup on the specialized row. md and csv show type_k / type_v columns
+// only when some result's cache is not f16 (json always has them, as llama-bench's).
 std::string render_md(const std::vector<BenchResult>& results);
 std::string render_csv(const std::vector<BenchResult>& results);
 std::string render_json(const std::vector<BenchResult>& results, bool lines);

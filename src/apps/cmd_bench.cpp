@@ -2,6 +2,8 @@
 // is filled with d tokens (not timed), then ppN processes N tokens in one batch and tgN
 // generates N tokens one at a time; a warm-up run precedes the timed repetitions, and each
 // repetition starts from the same d-token context (the cache is truncated back to d).
+// -ctk / -ctv (comma lists, as llama-bench): every combination of K and V cache types runs as
+// its own engine (the cache's layout is fixed when it is made).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -31,6 +33,7 @@ struct BenchOptions {
   int flash_attn = 1;
   std::string output = "md";
   std::vector<std::string> jit_modes{"specialized"};
+  std::vector<std::string> cache_type_k{"f16"}, cache_type_v{"f16"};
   bool cpu = false;
   int threads = 0;
 };
@@ -85,6 +88,10 @@ int run_bench(const BenchOptions& o) {
              "-o ", o.output, ": expected md, csv, json or jsonl");
   std::vector<jit::Mode> modes;
   for (const auto& m : o.jit_modes) modes.push_back(jit::parse_mode(m));
+  std::vector<engine::KvTypes> kv_types;
+  for (const auto& k : o.cache_type_k)
+    for (const auto& v : o.cache_type_v)
+      kv_types.push_back({engine::parse_kv_type(k, "-ctk"), engine::parse_kv_type(v, "-ctv")});
   for (int v : o.n_prompt) KILN_CHECK(v >= 0, "-p values must be >= 0");
   for (int v : o.n_gen) KILN_CHECK(v >= 0, "-n values must be >= 0");
   for (int v : o.depths) KILN_CHECK(v >= 0, "-d values must be >= 0");
@@ -94,7 +101,8 @@ int run_bench(const BenchOptions& o) {
   for (int v : o.n_gen) max_new = std::max(max_new, v);
 
   std::vector<BenchResult> results;
-  for (const auto& path : o.models) {
+  for (const auto& path : o.models)
+  for (const engine::KvTypes& types : kv_types) {
     gguf::File file = gguf::File::open(path);
     model::Model model = model::load_model(file);
     ModelSummary summary = summarize(model);
@@ -104,6 +112,7 @@ int run_bench(const BenchOptions& o) {
     bo.mode = modes.front();
     bo.force_cpu = o.cpu;
     bo.threads = o.threads;
+    bo.kv_types = types;
     auto backend = make_backend(model, bo);
     auto tokens = random_tokens(max_depth + max_new, model.hp.n_vocab, 42);
     auto new_tokens = random_tokens(max_new, model.hp.n_vocab, 7);
@@ -120,6 +129,8 @@ int run_bench(const BenchOptions& o) {
           r.model_params = summary.params;
           r.backend = backend->name();
           r.jit = backend->name() == "CPU" ? "-" : std::string(jit::mode_name(mode));
+          r.type_k = engine::kv_type_name(types.k);
+          r.type_v = engine::kv_type_name(types.v);
           r.n_prompt = n_prompt;
           r.n_gen = n_gen;
           r.n_depth = depth;
@@ -132,8 +143,8 @@ int run_bench(const BenchOptions& o) {
           };
           once();  // warm-up
           for (int rep = 0; rep < o.reps; ++rep) r.samples_ns.push_back(once());
-          std::fprintf(stderr, "kiln bench: %s %s %s: %.2f t/s\n", r.model.c_str(), r.jit.c_str(),
-                       r.test_name().c_str(), r.mean_ts());
+          std::fprintf(stderr, "kiln bench: %s %s %s/%s %s: %.2f t/s\n", r.model.c_str(), r.jit.c_str(),
+                       r.type_k.c_str(), r.type_v.c_str(), r.test_name().c_str(), r.mean_ts());
           results.push_back(r);
         };
         for (int p : o.n_prompt)
@@ -164,6 +175,10 @@ Run add_bench(CLI::App& app) {
   sub->add_option("--flash-attn", o->flash_attn, "flash attention: kiln always uses it (also -fa)");
   sub->add_option("-o,--output", o->output, "md, csv, json or jsonl");
   sub->add_option("--jit", o->jit_modes, "specialized,generic (both: one table, side by side)")->delimiter(',');
+  sub->add_option("--cache-type-k", o->cache_type_k, "K cache types, f16 or q8_0 (comma list; also -ctk)")
+      ->delimiter(',');
+  sub->add_option("--cache-type-v", o->cache_type_v, "V cache types, f16 or q8_0 (comma list; also -ctv)")
+      ->delimiter(',');
   sub->add_flag("--cpu", o->cpu, "use the CPU reference even when a GPU is present");
   sub->add_option("-t,--threads", o->threads, "CPU reference threads");
   return [o] { return run_bench(*o); };

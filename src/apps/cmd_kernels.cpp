@@ -28,6 +28,7 @@ struct KernelsArgs {
   int ctx = 4096, ubatch = 512;
   int threads = 0;
   int sm_count = 0;        // 0 = the device's, else 132 (H100)
+  std::string cache_type_k = "f16", cache_type_v = "f16";  // precompile: the KV cache types
 };
 
 jit::DiskCache open_cache(const KernelsArgs& args) {
@@ -85,6 +86,8 @@ std::vector<jit::KernelKey> precompile_keys(const KernelsArgs& args, int sm_coun
   options.n_ctx = args.ctx;
   options.n_ubatch = args.ubatch;
   options.target = {.sm_count = sm_count, .cc_major = cc_major};
+  options.kv_types = {engine::parse_kv_type(args.cache_type_k, "--cache-type-k"),
+                      engine::parse_kv_type(args.cache_type_v, "--cache-type-v")};
   if (!args.preset.empty()) {
     const model::Preset& preset = model::find_preset(args.preset);
     const model::Model shapes =
@@ -129,6 +132,8 @@ Run add_kernels(CLI::App& app) {
   precompile->add_option("--arch", args->arch, "GPU arch to compile for, e.g. sm_90a (default: the device's)");
   precompile->add_option("--mode", args->mode, "specialized or generic (default: $KILN_JIT or specialized)");
   precompile->add_option("--threads", args->threads, "compile threads (default: $KILN_THREADS or all cores)");
+  precompile->add_option("--cache-type-k", args->cache_type_k, "K cache type the engine will run with (also -ctk)");
+  precompile->add_option("--cache-type-v", args->cache_type_v, "V cache type the engine will run with (also -ctv)");
   precompile->add_option("--sm-count", args->sm_count, "SM count the tuning heuristics assume (default: the device's, else 132)");
   return [args, list, stats, clear, precompile]() -> int {
     if (list->parsed()) return run_list(*args);

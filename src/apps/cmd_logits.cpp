@@ -1,5 +1,5 @@
 // kiln logits: the logits of every position of a token list, for comparing engines.
-//   kiln logits -m FILE --tokens 1,2,3 [--cpu] [-o out.f32] [--threads N] [--ctx N]
+//   kiln logits -m FILE --tokens 1,2,3 [--cpu] [-o out.f32] [--threads N] [--ctx N] [-ctk T] [-ctv T]
 // Writes n_tokens x n_vocab float32, row-major: raw little-endian to -o, else text to stdout
 // (one row per line). The GPU engine runs it when a device is present (and the arch is one it
 // runs), else the CPU reference; --cpu forces the reference.
@@ -28,6 +28,7 @@ struct LogitsOptions {
   std::string jit;       // "": $KILN_JIT or specialized
   int threads = 0;       // 0: default_threads()
   int ctx = 0;           // 0: the model's training context
+  std::string cache_type_k = "f16", cache_type_v = "f16";
 };
 
 // "1,2, 3" -> {1, 2, 3}; anything else is a one-line error naming the bad item.
@@ -72,6 +73,8 @@ void write_logits(const std::vector<float>& logits, int64_t n_tokens, int64_t n_
 }
 
 int run_logits(const LogitsOptions& opt) {
+  const engine::KvTypes kv_types{engine::parse_kv_type(opt.cache_type_k, "--cache-type-k"),
+                                 engine::parse_kv_type(opt.cache_type_v, "--cache-type-v")};
   const std::vector<int32_t> tokens = parse_tokens(opt.tokens);
   const gguf::File file = gguf::File::open(opt.model_path);
   const model::Model model = model::load_model(file);
@@ -89,6 +92,7 @@ int run_logits(const LogitsOptions& opt) {
   bo.force_cpu = opt.cpu;
   bo.threads = opt.threads;
   bo.all_logits = true;
+  bo.kv_types = kv_types;
   bo.quiet = true;
   if (!opt.jit.empty()) bo.mode = jit::parse_mode(opt.jit);
   auto backend = make_backend(model, bo);
@@ -112,6 +116,8 @@ Run add_logits(CLI::App& app) {
   cmd->add_option("--jit", opt->jit, "specialized or generic kernels (GPU)");
   cmd->add_option("--threads", opt->threads, "CPU threads (default: $KILN_THREADS or all cores)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--cache-type-k", opt->cache_type_k, "KV cache type of K: f16 or q8_0 (also -ctk)");
+  cmd->add_option("--cache-type-v", opt->cache_type_v, "KV cache type of V: f16 or q8_0 (also -ctv)");
   cmd->add_option("--ctx", opt->ctx, "context length (default: the model's context_length)")
       ->check(CLI::NonNegativeNumber);
   return [opt] { return run_logits(*opt); };

@@ -2,6 +2,7 @@
 // summary line. The GPU engine when a device is present, else the CPU reference (labelled).
 //   kiln run -m FILE -p "prompt" [-n N] [--temp T --top-k K --top-p P --min-p M --seed S
 //            --repeat-penalty R] [--chat [--system TEXT]] [-i] [-c CTX] [--cpu] [--jit MODE]
+//            [-ctk f16|q8_0] [-ctv f16|q8_0]
 // Ctrl-C stops generation, prints the summary and exits 130.
 #include <atomic>
 #include <chrono>
@@ -27,6 +28,7 @@ extern "C" void on_sigint(int) { g_interrupted.store(true); }
 
 struct RunOptions {
   std::string model_path, prompt, system, jit = "";
+  std::string cache_type_k = "f16", cache_type_v = "f16";
   int n_predict = 128;
   int ctx = 4096;
   float temperature = 0.8f, top_p = 0.95f, min_p = 0.05f, repeat_penalty = 1.0f;
@@ -80,6 +82,8 @@ class Session {
     bo.n_ctx = o.ctx;
     bo.force_cpu = o.cpu;
     if (!o.jit.empty()) bo.mode = jit::parse_mode(o.jit);
+    bo.kv_types = {engine::parse_kv_type(o.cache_type_k, "--cache-type-k"),
+                   engine::parse_kv_type(o.cache_type_v, "--cache-type-v")};
     backend_ = make_backend(model_, bo);
     stats_.backend = backend_->name() == "CPU" ? "CPU reference, slow" : backend_->name();
     stats_.load_s = seconds_since(t0);
@@ -180,6 +184,8 @@ class Session {
 int run(const RunOptions& o) {
   KILN_CHECK(o.interactive || !o.prompt.empty(), "the prompt is empty: give some text with -p (or use -i)");
   KILN_CHECK(o.n_predict >= 0, "-n must be >= 0");
+  engine::parse_kv_type(o.cache_type_k, "--cache-type-k");  // a bad type fails before the model loads
+  engine::parse_kv_type(o.cache_type_v, "--cache-type-v");
   Session session(o);
   std::signal(SIGINT, on_sigint);
   bool ok = true;
@@ -214,6 +220,8 @@ Run add_run(CLI::App& app) {
   sub->add_flag("-i,--interactive", o->interactive, "read more turns from stdin");
   sub->add_flag("--cpu", o->cpu, "use the CPU reference even when a GPU is present");
   sub->add_option("--jit", o->jit, "specialized or generic kernels (default: $KILN_JIT or specialized)");
+  sub->add_option("--cache-type-k", o->cache_type_k, "KV cache type of K: f16 or q8_0 (also -ctk)");
+  sub->add_option("--cache-type-v", o->cache_type_v, "KV cache type of V: f16 or q8_0 (also -ctv)");
   return [o] { return run(*o); };
 }
 

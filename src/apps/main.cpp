@@ -15,12 +15,14 @@ int main(int argc, char** argv) {
   std::vector<Run> runs;
   for (auto add : {add_bench, add_run, add_synth, add_info, add_logits, add_tokenize, add_kernels})
     runs.push_back(add(app));
-  // llama-bench spells some long options with one dash (-ub, -fa); CLI11 takes one-dash names
+  // llama-bench spells some long options with one dash (-ub, -fa, -ctk, -ctv); CLI11 takes one-dash names
   // of one letter only, so they are rewritten to their long forms first.
   std::vector<std::string> args(argv + 1, argv + argc);
   for (auto& a : args) {
     if (a == "-ub") a = "--ubatch-size";
     else if (a == "-fa") a = "--flash-attn";
+    else if (a == "-ctk") a = "--cache-type-k";
+    else if (a == "-ctv") a = "--cache-type-v";
   }
   std::reverse(args.begin(), args.end());  // CLI11 takes the arguments last-first
   try {
