@@ -3,7 +3,9 @@
 // 3 warm-up launches, then `reps` batches of 10 back-to-back launches timed with events, cycling through enough
 // weight copies that the working set exceeds L2 (the mat-vec must stream from DRAM); the median
 // is reported with min and max. Prints one table row per variant; build with build.sh.
-//   bench_matmul [reps]        (KILN_CACHE_DIR as usual; prints the cubin of each key with -v)
+//   bench_matmul [reps] [-v]   (KILN_CACHE_DIR as usual; prints the cubin of each key with -v)
+// Environment: BENCH_FILTER (variant label substring), BENCH_SHAPE (one shape), BENCH_COPIES
+// (weight copies), BENCH_STAGES (extra wgmma variants at these depths).
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -89,7 +91,18 @@ int main(int argc, char** argv) {
         {"gate+up", {14336, 4096, MatmulOut::gated_f16, MatmulAct::silu, false}},
         {"down", {4096, 14336, MatmulOut::add_f32, MatmulAct::none, false}},
         {"lm_head", {128256, 4096, MatmulOut::f32, MatmulAct::none, false}},
+        // qwen2-1.5b and qwen2-7b layers (BENCH_QWEN=1 adds them)
+        {"q1.5 qkv", {2048, 1536, MatmulOut::f16, MatmulAct::none, true}},
+        {"q1.5 o", {1536, 1536, MatmulOut::add_f32, MatmulAct::none, false}},
+        {"q1.5 gate+up", {8960, 1536, MatmulOut::gated_f16, MatmulAct::silu, false}},
+        {"q1.5 down", {1536, 8960, MatmulOut::add_f32, MatmulAct::none, false}},
+        {"q7 qkv", {4608, 3584, MatmulOut::f16, MatmulAct::none, true}},
+        {"q7 o", {3584, 3584, MatmulOut::add_f32, MatmulAct::none, false}},
+        {"q7 gate+up", {18944, 3584, MatmulOut::gated_f16, MatmulAct::silu, false}},
+        {"q7 down", {3584, 18944, MatmulOut::add_f32, MatmulAct::none, false}},
     };
+    const bool with_qwen = std::getenv("BENCH_QWEN") && std::string(std::getenv("BENCH_QWEN")) == "1";
+    auto shape_wanted = [&](const Named& s) { return with_qwen || s.name[0] != 'q'; };
 
     struct Variant {
       const char* label;
@@ -127,6 +140,22 @@ int main(int argc, char** argv) {
     variants.push_back({"matvec spec m=8", 8, jit::Mode::specialized, {}});
     variants.push_back({"matvec generic m=8", 8, jit::Mode::generic, {}});
     variants.push_back({"matvec spec m=8 w8 u4", 8, jit::Mode::specialized, matvec(8, 4)});
+    // BENCH_STAGES=a,b,...: the default tiles at other pipeline depths.
+    if (const char* list = std::getenv("BENCH_STAGES")) {
+      static std::vector<std::string> labels;
+      for (const char* at = list; *at;) {
+        const int stages = std::atoi(at);
+        labels.push_back("gemm spec stages=" + std::to_string(stages));
+        while (*at && *at != ',') ++at;
+        if (*at == ',') ++at;
+      }
+      int i = 0;
+      for (const char* at = list; *at; ++i) {
+        variants.push_back({labels[i].c_str(), 512, jit::Mode::specialized, gemm(1, 0, 1, std::atoi(at))});
+        while (*at && *at != ',') ++at;
+        if (*at == ',') ++at;
+      }
+    }
     if (const char* filter = std::getenv("BENCH_FILTER")) {
       std::vector<Variant> kept;
       for (const Variant& v : variants)
@@ -138,6 +167,7 @@ int main(int argc, char** argv) {
     std::vector<jit::KernelKey> keys_spec, keys_gen;
     for (const Named& s : shapes)
       for (const Variant& v : variants)
+        if (shape_wanted(s))
         (v.mode == jit::Mode::generic ? keys_gen : keys_spec).push_back(matmul_key(s.shape, v.m, target, v.tuning));
     std::printf("%s\n", lib_spec.prepare(keys_spec).line().c_str());
     std::printf("%s\n", lib_gen.prepare(keys_gen).line().c_str());
@@ -147,6 +177,8 @@ int main(int argc, char** argv) {
     fill_f16(a.ptr, static_cast<size_t>(max_m) * 14336, -1.0f, 1.0f, 1);
     Buffer out(static_cast<size_t>(max_m) * 128256 * 4);
     KILN_CUDA_CHECK(cudaMemset(out.ptr, 0, static_cast<size_t>(max_m) * 128256 * 4));
+    Buffer bias(128256 * 4);
+    KILN_CUDA_CHECK(cudaMemset(bias.ptr, 0, 128256 * 4));
     cudaEvent_t start, stop;
     KILN_CUDA_CHECK(cudaEventCreate(&start));
     KILN_CUDA_CHECK(cudaEventCreate(&stop));
@@ -155,12 +187,15 @@ int main(int argc, char** argv) {
     std::printf("|---|---|---|---:|---|---:|---:|---:|---:|---:|\n");
     const char* shape_filter = std::getenv("BENCH_SHAPE");
     for (const Named& s : shapes) {
-      if (shape_filter && std::string(s.name) != shape_filter) continue;
+      if ((shape_filter && std::string(s.name) != shape_filter) || !shape_wanted(s)) continue;
       const bool gated = s.shape.out == MatmulOut::gated_f16;
       const size_t k_padded = (s.shape.k + 63) / 64 * 64;
       const size_t qs_bytes = static_cast<size_t>(s.shape.n) * k_padded, d_count = qs_bytes / 32;
       const size_t set_bytes = (qs_bytes + d_count * 2) * (gated ? 2 : 1);
-      const int copies = static_cast<int>(std::max<size_t>(1, (200ull << 20) / set_bytes + 1));
+      // BENCH_COPIES=1: one weight copy (L2-resident where it fits), to tell DRAM from the rest.
+      const char* copies_env = std::getenv("BENCH_COPIES");
+      const int copies = copies_env ? std::max(1, std::atoi(copies_env))
+                                    : static_cast<int>(std::max<size_t>(1, (200ull << 20) / set_bytes + 1));
       std::vector<Weights> w(static_cast<size_t>(copies) * (gated ? 2 : 1));
       for (size_t i = 0; i < w.size(); ++i) {
         w[i].qs = std::make_unique<Buffer>(qs_bytes);
@@ -179,6 +214,7 @@ int main(int argc, char** argv) {
           args.lda = s.shape.k;
           args.w = {w[c * (gated ? 2 : 1)].qs->ptr, w[c * (gated ? 2 : 1)].d->ptr};
           if (gated) args.w_up = {w[c * 2 + 1].qs->ptr, w[c * 2 + 1].d->ptr};
+          if (s.shape.has_bias) args.bias = args.bias_up = static_cast<const float*>(bias.ptr);
           args.out = out.ptr;
           args.ldo = s.shape.n;
           args.m = v.m;

@@ -20,18 +20,26 @@ for f in $(grep '^cubin' "$out/bench.log" | awk '{print $2}' | sort -u); do
 done
 grep -v '^cubin' "$out/bench.log"
 cat "$out/sass.txt"
-# Optional profiling of one GEMM and one mat-vec launch (PROFILE=1).
+# Optional profiling of one GEMM and one mat-vec launch (PROFILE=1; PROFILE_SPECS="shape|filter;...").
 if [ "${PROFILE:-0}" = 1 ]; then
-  for spec in "lm_head|gemm spec tile_m=256" "o|gemm spec tile_m=128" "lm_head|matvec spec w8 u4"; do
+  IFS=';' read -ra specs <<< "${PROFILE_SPECS:-lm_head|gemm spec tile_m=256;o|gemm spec tile_m=128;lm_head|matvec spec w8 u4}"
+  for spec in "${specs[@]}"; do
     shape="${spec%%|*}"; filter="${spec#*|}"
     BENCH_SHAPE="$shape" BENCH_FILTER="$filter" timeout 120 ncu --target-processes all -k regex:'gemm_q8_0|matvec_q8r' -c 1 \
       --section SpeedOfLight --section WarpStateStats --section SchedulerStats --section MemoryWorkloadAnalysis \
-      --section LaunchStats --section Occupancy \
+      --section LaunchStats --section Occupancy ${NCU_EXTRA:-} \
       "$bin/bench_matmul" 1 > "$out/ncu_${shape}_$(echo "$filter" | tr -c 'a-z0-9' '_').txt" 2>&1
   done
-  f=$(grep '^cubin' "$out/bench.log" | grep 'n=128256' | grep 'tile_m=256' | grep 'noinc=1' | head -1 | awk '{print $2}')
-  if [ -n "$f" ]; then
+fi
+# Full SASS of the kernels whose key matches each pattern (SASS_KEYS="n=128256,tile_m=256;n=4096,k=4096,").
+if [ -n "${SASS_KEYS:-}" ]; then
+  IFS=';' read -ra pats <<< "$SASS_KEYS"
+  i=0
+  for pat in "${pats[@]}"; do
+    f=$(grep -B1 '^cubin' "$out/bench.log" | grep -F -A1 "$pat" | grep '^cubin' | head -1 | awk '{print $2}')
+    [ -n "$f" ] || continue
     python3 -c "import sys,struct; d=open(sys.argv[1],'rb').read(); m=struct.unpack_from('<I',d,12)[0]; open('/tmp/k.cubin','wb').write(d[32+m:])" "$f"
-    cuobjdump -sass /tmp/k.cubin > "$out/gemm_lm_head.sass" 2>&1
-  fi
+    cuobjdump -sass /tmp/k.cubin > "$out/gemm_$i.sass" 2>&1
+    i=$((i + 1))
+  done
 fi

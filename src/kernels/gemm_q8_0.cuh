@@ -191,6 +191,44 @@ __device__ __forceinline__ void gemm_mma_sync(const Q8MatmulParams& p, unsigned 
                                          acc[mt][nt]);
 }
 
+// Stores one consumer warp's accumulators (16 tile rows from row0 x TILE_M tokens from m0, the
+// wgmma C layout = m16n8 fragments along the tokens). The residual add (add_f32) reads a batch
+// of old values before it writes any: one at a time, every read-modify-write paid a full L2
+// round trip in series (the compiler cannot move a load above a store to the same array).
+template <int OUT, int ACT, int HAS_BIAS, int TILE_M>
+__device__ __forceinline__ void store_consumer_tile(const Q8MatmulParams& p, int n, int n_tile, int row0, int m0,
+                                                    const float* acc) {
+  constexpr int TILE_N = 128;
+  if constexpr (OUT == kMatmulOutAddF32) {
+    constexpr int BATCH = TILE_M / 8 < 8 ? TILE_M / 8 : 8;  // fragments (4 values each) per batch
+    const int lane = threadIdx.x & 31;
+    const int f_lo = n_tile * TILE_N + row0 + (lane >> 2), t0 = m0 + 2 * (lane & 3);
+    float* out = static_cast<float*>(p.out);
+#pragma unroll
+    for (int j0 = 0; j0 < TILE_M / 8; j0 += BATCH) {
+      float old[4 * BATCH];
+#pragma unroll
+      for (int i = 0; i < 4 * BATCH; ++i) {
+        const int t = t0 + 8 * (j0 + i / 4) + (i & 1), f = f_lo + 8 * ((i >> 1) & 1);
+        old[i] = t < p.m && f < n ? out[static_cast<long long>(t) * p.ldo + f] : 0.0f;
+      }
+#pragma unroll
+      for (int i = 0; i < 4 * BATCH; ++i) {
+        const int t = t0 + 8 * (j0 + i / 4) + (i & 1), f = f_lo + 8 * ((i >> 1) & 1);
+        if (t < p.m && f < n) {
+          float v = acc[4 * j0 + i];
+          if constexpr (HAS_BIAS) v += p.bias[f];
+          out[static_cast<long long>(t) * p.ldo + f] = old[i] + v;
+        }
+      }
+    }
+  } else {
+#pragma unroll
+    for (int jj = 0; jj < TILE_M / 8; ++jj)
+      store_fragment<OUT, ACT, HAS_BIAS>(p, n, p.m, n_tile, TILE_N, row0, m0 + 8 * jj, &acc[4 * jj]);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // wgmma path (sm_90a): warpgroup 0 produces, warpgroups 1-2 consume; TILE_N = 128.
 template <int K_, int N_, int OUT, int ACT, int HAS_BIAS, int TILE_M, int STAGES, bool NOINC, bool TMA>
@@ -318,9 +356,7 @@ __device__ __forceinline__ void gemm_wgmma(const Q8MatmulParams& p, unsigned cha
     wgmma_wait<0>();
     fence_registers(acc);
 
-#pragma unroll
-    for (int jj = 0; jj < TILE_M / 8; ++jj)
-      store_fragment<OUT, ACT, HAS_BIAS>(p, n, p.m, n_tile, TILE_N, row0, m0 + 8 * jj, &acc[4 * jj]);
+    store_consumer_tile<OUT, ACT, HAS_BIAS, TILE_M>(p, n, n_tile, row0, m0, acc);
   }
 }
 
