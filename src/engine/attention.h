@@ -57,7 +57,7 @@ struct AttnTarget {
 // Tuning overrides (benchmarks, tests): 0 = the heuristic's choice.
 struct AttnTuning {
   int prefill_warps = 0;  // 4 or 8 (query rows per CTA: 16 per warp)
-  int prefill_wgmma = -1; // 1: wgmma (sm_90a), 0: mma.sync
+  int prefill_wgmma = -1; // 1: wgmma (sm_90a), 0: mma.sync, 2: wgmma unpipelined (v3, to compare)
   int decode_stages = 0;  // 2..8
   int decode_splits = 0;  // force a split count (still capped by the workspace)
 };
@@ -106,12 +106,27 @@ inline int choose_prefill_warps(const AttnShape& s, int n_tokens, int n_seqs, co
   return busiest(4) < busiest(8) ? 4 : 8;
 }
 
-// Decode pipeline depth: about 96 KB of K/V tiles (as stored) per CTA (f16: two CTAs per SM up
-// to head_dim 128; q8_0 tiles are 53% of the bytes, so more stages keep as many bytes in
-// flight), 2..6 stages.
+// Shared memory of one of two CTAs on an SM (228 KB, 1 KB reserved per CTA).
+constexpr int kAttnDecodeTwoCtaSmem = 112 * 1024;
+
+// Decode pipeline depth. f16: about 96 KB of K/V tiles in flight per CTA, 2..6 stages (one CTA
+// per SM streamed best on the H100, notes/attention.md). With a q8_0 operand each tile is also
+// dequantized (ALU and shared-memory work with one warp per scheduler): the most stages (2..6)
+// with which two CTAs fit on an SM, so that a second CTA hides the first one's latency.
 inline int choose_decode_stages(int head_dim, int k_type = kKvF16, int v_type = kKvF16) {
   const int stage_bytes = kAttnTileKeys * (kv_row_bytes(k_type, head_dim) + kv_row_bytes(v_type, head_dim));
-  return std::clamp(96 * 1024 / stage_bytes, 2, 6);
+  if (k_type == kKvF16 && v_type == kKvF16) return std::clamp(96 * 1024 / stage_bytes, 2, 6);
+  for (int stages = 6; stages > 2; --stages)
+    if (attn_decode_smem_bytes(head_dim, stages, k_type, v_type) <= kAttnDecodeTwoCtaSmem) return stages;
+  return 2;
+}
+
+// CTAs per SM the decode split count aims for: 1 for an f16 cache; 2 with a q8_0 operand when
+// two fit (see choose_decode_stages).
+inline int decode_ctas_per_sm(const AttnShape& s) {
+  if (s.k_type == kKvF16 && s.v_type == kKvF16) return 1;
+  const int stages = choose_decode_stages(s.head_dim, s.k_type, s.v_type);
+  return attn_decode_smem_bytes(s.head_dim, stages, s.k_type, s.v_type) <= kAttnDecodeTwoCtaSmem ? 2 : 1;
 }
 
 inline void check_kv_type(int type, const char* what) {
@@ -132,8 +147,12 @@ inline jit::KernelKey attn_prefill_key(const AttnShape& s, int n_tokens, int n_s
   // passes the GPU tests on it but spills (152 B of stack: 128 O accumulators), so mma.sync stays
   // its default; head_dim 64 gives wrong results on it (a deterministic layout bug not found yet,
   // notes/attention.md) and is refused.
-  const bool wgmma =
-      tuning.prefill_wgmma >= 0 ? tuning.prefill_wgmma == 1 : target.cc_major >= 9 && s.head_dim == 128;
+  // wgmma 1 at head_dim 128 is software-pipelined (softmax under the tensor cores' products,
+  // kernels/attn_prefill.cuh); 2 forces the unpipelined schedule (what 1 is at head_dim 256).
+  KILN_CHECK(tuning.prefill_wgmma >= -1 && tuning.prefill_wgmma <= 2, "attn_prefill: wgmma must be 0, 1 or 2, got ",
+             tuning.prefill_wgmma);
+  const int wgmma =
+      tuning.prefill_wgmma >= 0 ? tuning.prefill_wgmma : target.cc_major >= 9 && s.head_dim == 128 ? 1 : 0;
   KILN_CHECK(!wgmma || target.cc_major >= 9, "attn_prefill: the wgmma path needs sm_90 (target cc ", target.cc_major,
              ")");
   KILN_CHECK(!wgmma || s.head_dim != 64, "attn_prefill: the wgmma path is wrong for head_dim 64 (known bug, "
@@ -187,14 +206,15 @@ inline jit::KernelKey kv_dequant_key(const AttnShape& s) {
 }
 
 // Split count of a decode step: about one CTA per SM over (splits x kv heads x sequences) (on
-// the H100 at depth 8k-32k: 16 splits of llama-8b's 8 KV heads stream 2.67 TB/s, 32 splits 2.46),
+// the H100 at depth 8k-32k: 16 splits of llama-8b's 8 KV heads stream 2.67 TB/s, 32 splits 2.46;
+// a q8_0 cache: attn_detail::decode_ctas_per_sm per SM),
 // at least two 64-key tiles per split, at most kAttnMaxSplits, rounded down to a power of two
 // (the buckets CUDA graphs are captured for). kv_len: the longest sequence's.
 inline int attn_decode_splits(const AttnShape& s, int kv_len, int n_seqs, const AttnTarget& target = {}) {
   const int visible = s.window > 0 ? std::min(kv_len, s.window) : kv_len;
   const int tiles = (visible + kAttnTileKeys - 1) / kAttnTileKeys + (s.window > 0 ? 1 : 0);
   const int ctas_per_split = std::max(1, s.n_kv_heads * n_seqs);
-  const int want = (target.sm_count + ctas_per_split - 1) / ctas_per_split;
+  const int want = (target.sm_count * attn_detail::decode_ctas_per_sm(s) + ctas_per_split - 1) / ctas_per_split;
   const int most = std::clamp(std::min(want, tiles / 2), 1, kAttnMaxSplits);
   int splits = 1;
   while (splits * 2 <= most) splits *= 2;

@@ -87,7 +87,9 @@ TEST(KvQ8, PlanHoldsTheKeysOfTheTypes) {
 }
 
 TEST(KvQ8, DecodeStagesKeepTheBytesInFlight) {
-  // q8_0 tiles are 53% of f16's: more stages, shared memory within the 227 KB of a CTA.
+  // Shared memory within the 227 KB of a CTA; with a q8_0 operand two CTAs fit on an SM where
+  // they can (llama's 128: 4 stages of 17 KB + two 16 KB f16 tiles = 100 KB), and the split
+  // count aims at two CTAs per SM.
   for (int d : {64, 128, 256})
     for (int kt : {kKvF16, kKvQ8_0})
       for (int vt : {kKvF16, kKvQ8_0}) {
@@ -95,10 +97,16 @@ TEST(KvQ8, DecodeStagesKeepTheBytesInFlight) {
                                                   .v_type = vt});
         EXPECT_LE(key.dynamic_smem_bytes, 227 * 1024) << key.str();
         if (kt == kKvQ8_0 && vt == kKvQ8_0 && d == 128) {
-          EXPECT_EQ(key.get("stages"), 5) << key.str();
+          EXPECT_EQ(key.get("stages"), 4) << key.str();
+          EXPECT_EQ(key.dynamic_smem_bytes, 100 * 1024);
         }
       }
   EXPECT_THROW(engine::attn_decode_key({.head_dim = 128, .n_heads = 8, .n_kv_heads = 2, .k_type = 7}), Error);
+  const engine::AttnShape llama{.head_dim = 128, .n_heads = 32, .n_kv_heads = 8};
+  engine::AttnShape llama_q8 = llama;
+  llama_q8.k_type = llama_q8.v_type = kKvQ8_0;
+  EXPECT_EQ(engine::attn_decode_splits(llama, 32768, 1), 16);     // 128 CTAs on 132 SMs
+  EXPECT_EQ(engine::attn_decode_splits(llama_q8, 32768, 1), 32);  // two per SM
 }
 
 TEST(KvQ8, AttentionKernelsCompileForSm90aInBothBuilds) {
