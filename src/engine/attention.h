@@ -106,13 +106,19 @@ inline int choose_prefill_warps(const AttnShape& s, int n_tokens, int n_seqs, co
   return busiest(4) < busiest(8) ? 4 : 8;
 }
 
-// Shared memory of one of two CTAs on an SM (228 KB, 1 KB reserved per CTA).
-constexpr int kAttnDecodeTwoCtaSmem = 112 * 1024;
+// Shared memory of one of two CTAs on an SM within the 196 KB carveout (1 KB reserved per CTA),
+// the one the f16 decode kernel (96 KB) gets. On the H100 (device run 3) q8_0 decode at 4 stages
+// (100 KB: two CTAs need the 228 KB carveout) was 1.3x faster than f16 alone but 12% slower end
+// to end, even at depth 0, while 89 KB (K q8_0, V f16) was not: the carveout switching between
+// attention and the mat-vecs is the suspect.
+constexpr int kAttnDecodeTwoCtaSmem = 97 * 1024;
 
 // Decode pipeline depth. f16: about 96 KB of K/V tiles in flight per CTA, 2..6 stages (one CTA
 // per SM streamed best on the H100, notes/attention.md). With a q8_0 operand each tile is also
-// dequantized (ALU and shared-memory work with one warp per scheduler): the most stages (2..6)
-// with which two CTAs fit on an SM, so that a second CTA hides the first one's latency.
+// dequantized (ALU and shared-memory work with one warp per scheduler, latency-bound): the most
+// stages (2..6) with which two CTAs fit on an SM, so that a second CTA hides the first one's
+// latency (llama-8b at 32k, H100: 3 stages x 32 splits 37.6 us a layer, 4 x 32 38.7, 5 x 16
+// 49.2; f16's best 51.4).
 inline int choose_decode_stages(int head_dim, int k_type = kKvF16, int v_type = kKvF16) {
   const int stage_bytes = kAttnTileKeys * (kv_row_bytes(k_type, head_dim) + kv_row_bytes(v_type, head_dim));
   if (k_type == kKvF16 && v_type == kKvF16) return std::clamp(96 * 1024 / stage_bytes, 2, 6);

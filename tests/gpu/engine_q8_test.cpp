@@ -9,6 +9,7 @@
 // ~sqrt(head_dim) times one step, ~0.5% of the score's scale), through <= 4 layers. Logits
 // then agree to ~1-2% of the row's largest magnitude; we allow 5% (engine_test's f16 bound is
 // 2%) and require the same top-1 token wherever the reference's top-2 gap exceeds that bound.
+// Seen on the H100: worst 2.0% (K and V q8_0), 1.3-1.4% (K q8_0, V f16), both builds.
 #include <gtest/gtest.h>
 
 #include <algorithm>
