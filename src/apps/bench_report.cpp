@@ -78,8 +78,8 @@ std::string render_md(const std::vector<BenchResult>& results) {
   bool with_speedup = any_speedup(results), with_types = any_cache_type(results);
   std::ostringstream out;
   out << "| model | size | params | backend | jit |" << (with_types ? " type_k | type_v |" : "") << " test | t/s |"
-      << (with_speedup ? " speedup |" : "") << "\n| --- | ---: | ---: | --- | --- |" << (with_types ? " --- | --- |" : "")
-      << " ---: | ---: |" << (with_speedup ? " ---: |" : "") << "\n";
+      << (with_speedup ? " speedup |" : "") << "\n| --- | ---: | ---: | --- | --- |"
+      << (with_types ? " --- | --- |" : "") << " ---: | ---: |" << (with_speedup ? " ---: |" : "") << "\n";
   for (const auto& r : results) {
     out << "| " << r.model_type << " | " << gib_text(r.model_bytes) << " | "
         << human_params(r.model_params) << " | " << r.backend << " | " << r.jit << " | ";

@@ -101,59 +101,59 @@ int run_bench(const BenchOptions& o) {
   for (int v : o.n_gen) max_new = std::max(max_new, v);
 
   std::vector<BenchResult> results;
-  for (const auto& path : o.models)
-  for (const engine::KvTypes& types : kv_types) {
-    gguf::File file = gguf::File::open(path);
-    model::Model model = model::load_model(file);
-    ModelSummary summary = summarize(model);
-    BackendOptions bo;
-    bo.n_ctx = max_depth + max_new;
-    bo.n_ubatch = o.n_ubatch;
-    bo.mode = modes.front();
-    bo.force_cpu = o.cpu;
-    bo.threads = o.threads;
-    bo.kv_types = types;
-    auto backend = make_backend(model, bo);
-    auto tokens = random_tokens(max_depth + max_new, model.hp.n_vocab, 42);
-    auto new_tokens = random_tokens(max_new, model.hp.n_vocab, 7);
+  for (const auto& path : o.models)  // one engine per (model, cache types): the cache layout is fixed
+    for (const engine::KvTypes& types : kv_types) {
+      gguf::File file = gguf::File::open(path);
+      model::Model model = model::load_model(file);
+      ModelSummary summary = summarize(model);
+      BackendOptions bo;
+      bo.n_ctx = max_depth + max_new;
+      bo.n_ubatch = o.n_ubatch;
+      bo.mode = modes.front();
+      bo.force_cpu = o.cpu;
+      bo.threads = o.threads;
+      bo.kv_types = types;
+      auto backend = make_backend(model, bo);
+      auto tokens = random_tokens(max_depth + max_new, model.hp.n_vocab, 42);
+      auto new_tokens = random_tokens(max_new, model.hp.n_vocab, 7);
 
-    for (jit::Mode mode : modes) {
-      backend->set_mode(mode);
-      backend->truncate(0);
-      for (int depth : o.depths) {
-        auto run = [&](int n_prompt, int n_gen) {
-          BenchResult r;
-          r.model = path.substr(path.find_last_of('/') + 1);
-          r.model_type = summary.type;
-          r.model_bytes = summary.bytes;
-          r.model_params = summary.params;
-          r.backend = backend->name();
-          r.jit = backend->name() == "CPU" ? "-" : std::string(jit::mode_name(mode));
-          r.type_k = engine::kv_type_name(types.k);
-          r.type_v = engine::kv_type_name(types.v);
-          r.n_prompt = n_prompt;
-          r.n_gen = n_gen;
-          r.n_depth = depth;
-          r.n_batch = o.n_batch;
-          r.n_ubatch = o.n_ubatch;
-          fill_depth(*backend, depth, tokens, o.n_ubatch);
-          auto once = [&] {
-            return n_prompt > 0 ? time_pp(*backend, depth, new_tokens, n_prompt)
-                                : time_tg(*backend, depth, new_tokens, n_gen);
+      for (jit::Mode mode : modes) {
+        backend->set_mode(mode);
+        backend->truncate(0);
+        for (int depth : o.depths) {
+          auto run = [&](int n_prompt, int n_gen) {
+            BenchResult r;
+            r.model = path.substr(path.find_last_of('/') + 1);
+            r.model_type = summary.type;
+            r.model_bytes = summary.bytes;
+            r.model_params = summary.params;
+            r.backend = backend->name();
+            r.jit = backend->name() == "CPU" ? "-" : std::string(jit::mode_name(mode));
+            r.type_k = engine::kv_type_name(types.k);
+            r.type_v = engine::kv_type_name(types.v);
+            r.n_prompt = n_prompt;
+            r.n_gen = n_gen;
+            r.n_depth = depth;
+            r.n_batch = o.n_batch;
+            r.n_ubatch = o.n_ubatch;
+            fill_depth(*backend, depth, tokens, o.n_ubatch);
+            auto once = [&] {
+              return n_prompt > 0 ? time_pp(*backend, depth, new_tokens, n_prompt)
+                                  : time_tg(*backend, depth, new_tokens, n_gen);
+            };
+            once();  // warm-up
+            for (int rep = 0; rep < o.reps; ++rep) r.samples_ns.push_back(once());
+            std::fprintf(stderr, "kiln bench: %s %s %s/%s %s: %.2f t/s\n", r.model.c_str(), r.jit.c_str(),
+                         r.type_k.c_str(), r.type_v.c_str(), r.test_name().c_str(), r.mean_ts());
+            results.push_back(r);
           };
-          once();  // warm-up
-          for (int rep = 0; rep < o.reps; ++rep) r.samples_ns.push_back(once());
-          std::fprintf(stderr, "kiln bench: %s %s %s/%s %s: %.2f t/s\n", r.model.c_str(), r.jit.c_str(),
-                       r.type_k.c_str(), r.type_v.c_str(), r.test_name().c_str(), r.mean_ts());
-          results.push_back(r);
-        };
-        for (int p : o.n_prompt)
-          if (p > 0) run(p, 0);
-        for (int n : o.n_gen)
-          if (n > 0) run(0, n);
+          for (int p : o.n_prompt)
+            if (p > 0) run(p, 0);
+          for (int n : o.n_gen)
+            if (n > 0) run(0, n);
+        }
       }
     }
-  }
   if (o.output == "md") std::cout << render_md(results);
   else if (o.output == "csv") std::cout << render_csv(results);
   else std::cout << render_json(results, o.output == "jsonl");

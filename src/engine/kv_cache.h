@@ -68,7 +68,8 @@ struct KvLayout {
   uint64_t bytes() const { return layer_bytes() * n_layers; }
   // K and V of one token over all layers.
   uint64_t bytes_per_token() const {
-    return uint64_t(n_layers) * n_kv_heads * (kv_row_bytes(int(types.k), head_dim) + kv_row_bytes(int(types.v), head_dim));
+    return uint64_t(n_layers) * n_kv_heads *
+           (kv_row_bytes(int(types.k), head_dim) + kv_row_bytes(int(types.v), head_dim));
   }
   // Bytes of one page of an f16 pool.
   uint64_t page_bytes() const { return page_bytes(KvType::f16); }

@@ -339,8 +339,8 @@ TEST(AttnQ8Gpu, KvWriteQuantizesLikeGgml) {
               reinterpret_cast<const int8_t*>(k_bytes[1].data() + blk * q8_block + size_t(slot) * D + b * kKvQ8Block);
           const float d = f16_to_f32(*reinterpret_cast<const uint16_t*>(
               k_bytes[1].data() + blk * q8_block + size_t(P) * D + (size_t(slot) * (D / kKvQ8Block) + b) * 2));
-          const uint16_t* k16 =
-              reinterpret_cast<const uint16_t*>(k_bytes[0].data() + blk * f16_block) + size_t(slot) * D + b * kKvQ8Block;
+          const uint16_t* k16 = reinterpret_cast<const uint16_t*>(k_bytes[0].data() + blk * f16_block) +
+                                size_t(slot) * D + b * kKvQ8Block;
           int qmax = 0;
           for (int i = 0; i < kKvQ8Block; ++i) {
             qmax = std::max(qmax, std::abs(int(kq[i])));
