@@ -1,47 +1,57 @@
-// The attention kernels compile with NVRTC (no GPU needed). The engine's own keys (head_dim 128,
-// no window, no sinks, both builds) compile in tests/engine/kernel_set_test.cpp; here, what that
-// set leaves out but tests/gpu/attn_test.cpp and attn_kv_write_test.cpp launch: head dims 64 and
-// 256, sinks, the mma.sync prefill for head_dim 128, both warp counts, kv_write from f16 input,
-// as generic keys; and sliding windows, whose size is a constant only in specialized keys. Plus
-// the key strings and the heuristics.
+// The attention kernels compile with NVRTC for sm_90a (no GPU needed) for every attention shape
+// of the ten seed presets: kv_write, attn_prefill (both warp counts, wgmma and mma.sync) and
+// attn_decode, specialized, and the generic form of each. Plus the key strings and the heuristics.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <set>
 
-#include "compile_only.h"
 #include "engine/attention.h"
+#include "jit/library.h"
+#include "jit/preset_kernels.h"
 
 namespace kiln::engine {
 namespace {
 
-using jit::testing::compile_only;
+jit::LibraryOptions compile_only(const std::string& arch) {
+  jit::LibraryOptions options;
+  options.arch = arch;
+  options.cache_dir = "";  // always compile
+  options.mode = jit::Mode::specialized;
+  options.strict = false;
+  return options;
+}
 
-std::vector<jit::KernelKey> keys_beyond_the_engines() {
+// Sliding windows and sinks are not in PresetShapes: from shared/presets.md.
+struct PresetAttention {
+  int window = 0;      // of the local layers (0: none)
+  bool sinks = false;  // on every layer
+};
+PresetAttention preset_attention(const std::string& name) {
+  if (name.rfind("gemma3", 0) == 0) return {1024, false};
+  if (name.rfind("gpt-oss", 0) == 0) return {128, true};
+  return {};
+}
+
+std::vector<jit::KernelKey> preset_attention_keys() {
   std::vector<jit::KernelKey> keys;
   std::set<std::string> seen;
   auto add = [&](const jit::KernelKey& key) {
-    if (seen.insert(key.str()).second) keys.push_back(key);
+    for (const jit::KernelKey& k : {key, key.generic()})
+      if (seen.insert(k.str()).second) keys.push_back(k);
   };
-  for (int head_dim : {64, 128, 256})
-    for (bool sinks : {false, true}) {
-      const AttnShape s{.head_dim = head_dim, .n_heads = 16, .n_kv_heads = 2, .sinks = sinks};
+  for (const auto& p : jit::seed_presets()) {
+    const PresetAttention extra = preset_attention(p.name);
+    KvWriteShape write{.head_dim = p.head_dim, .n_heads = p.n_heads, .n_kv_heads = p.n_kv_heads,
+                       .rope = p.neox ? kRopeNeox : kRopeNormal, .qk_norm = p.qk_norm};
+    add(kv_write_key(write));
+    for (int window : {0, extra.window}) {
+      const AttnShape s{.head_dim = p.head_dim, .n_heads = p.n_heads, .n_kv_heads = p.n_kv_heads, .window = window,
+                        .sinks = extra.sinks};
       for (int warps : {4, 8})
-        for (int wgmma : {-1, 0})
-          if (head_dim != 128 || sinks || wgmma == 0)
-            add(attn_prefill_key(s, 512, 1, {}, {.prefill_warps = warps, .prefill_wgmma = wgmma}).generic());
-      if (head_dim != 128 || sinks) add(attn_decode_key(s).generic());
+        for (int wgmma : {-1, 0}) add(attn_prefill_key(s, 512, 1, {}, {.prefill_warps = warps, .prefill_wgmma = wgmma}));
+      add(attn_decode_key(s));
     }
-  for (int rope : {kRopeNormal, kRopeNeox})
-    for (bool qk_norm : {false, true})
-      for (bool in_f16 : {false, true})
-        add(kv_write_key({.head_dim = 128, .n_heads = 16, .n_kv_heads = 2, .rope = rope, .qk_norm = qk_norm,
-                          .in_f16 = in_f16}).generic());
-  // Windows as the GPU test's gpt-oss-, gemma3- and odd-sized ones.
-  for (const AttnShape& s : {AttnShape{.head_dim = 64, .n_heads = 16, .n_kv_heads = 2, .window = 128, .sinks = true},
-                             AttnShape{.head_dim = 256, .n_heads = 4, .n_kv_heads = 2, .window = 1024},
-                             AttnShape{.head_dim = 128, .n_heads = 8, .n_kv_heads = 2, .window = 77}}) {
-    add(attn_prefill_key(s, 512));
-    add(attn_decode_key(s));
   }
   return keys;
 }
@@ -102,12 +112,16 @@ TEST(AttnCompile, DecodeSplitsArePowersOfTwoBuckets) {
   }
 }
 
-TEST(AttnCompile, KeysBeyondTheEnginesCompileForSm90a) {
+TEST(AttnCompile, PresetKeysCompileForSm90a) {
   jit::Library library(compile_only("sm_90a"));
-  const auto keys = keys_beyond_the_engines();
+  const auto keys = preset_attention_keys();
+  std::set<std::string> kernels;
+  for (const auto& k : keys) kernels.insert(k.kernel);
+  EXPECT_EQ(kernels, (std::set<std::string>{"attn_decode", "attn_prefill", "kv_write"}));
   const jit::LoadSummary summary = library.precompile(keys);
   EXPECT_EQ(summary.compiled, static_cast<int>(keys.size()));
-  jit::testing::print_compile_timing(summary);
+  std::printf("[ timing ] %s (NVRTC total %.1f s, %.0f ms per kernel)\n", summary.line().c_str(),
+              summary.compile_ms / 1000, summary.compile_ms / std::max(1, summary.needed));
 }
 
 }  // namespace
