@@ -57,7 +57,7 @@ struct AttnTarget {
 // Tuning overrides (benchmarks, tests): 0 = the heuristic's choice.
 struct AttnTuning {
   int prefill_warps = 0;  // 4 or 8 (query rows per CTA: 16 per warp)
-  int prefill_wgmma = -1; // 1: wgmma (sm_90a), 0: mma.sync
+  int prefill_wgmma = -1; // 1: wgmma (sm_90a), 0: mma.sync, 2: wgmma, the v3 schedule (see the key)
   int decode_stages = 0;  // 2..8
   int decode_splits = 0;  // force a split count (still capped by the workspace)
 };
@@ -153,8 +153,13 @@ inline jit::KernelKey attn_prefill_key(const AttnShape& s, int n_tokens, int n_s
   // passes the GPU tests on it but spills (152 B of stack: 128 O accumulators), so mma.sync stays
   // its default; head_dim 64 gives wrong results on it (a deterministic layout bug not found yet,
   // notes/attention.md) and is refused.
-  const bool wgmma =
-      tuning.prefill_wgmma >= 0 ? tuning.prefill_wgmma == 1 : target.cc_major >= 9 && s.head_dim == 128;
+  // wgmma 1 at head_dim 128: 128 keys per iteration, P V on m64n128k16 (kernels/attn_prefill.cuh;
+  // +6-8% at depth over 2, +25% where a CTA has its SM alone); 2: the v3 schedule (64 keys,
+  // m64n64k16; what 1 is at head_dim 256), kept to compare.
+  KILN_CHECK(tuning.prefill_wgmma >= -1 && tuning.prefill_wgmma <= 2, "attn_prefill: wgmma must be 0, 1 or 2, got ",
+             tuning.prefill_wgmma);
+  const int wgmma =
+      tuning.prefill_wgmma >= 0 ? tuning.prefill_wgmma : target.cc_major >= 9 && s.head_dim == 128 ? 1 : 0;
   KILN_CHECK(!wgmma || target.cc_major >= 9, "attn_prefill: the wgmma path needs sm_90 (target cc ", target.cc_major,
              ")");
   KILN_CHECK(!wgmma || s.head_dim != 64, "attn_prefill: the wgmma path is wrong for head_dim 64 (known bug, "

@@ -46,9 +46,11 @@ struct AttnParams {
 };
 
 // Dynamic shared memory of attn_prefill: the Q tile (16 rows per warp) and two stages of a K and
-// a V tile, all f16; the wgmma path adds 1024 B to align the tiles to its swizzle pattern.
+// a V tile, all f16; the wgmma path adds 1024 B to align the tiles to its swizzle pattern. Its
+// variant 1 at head_dim 128 takes 128 keys per iteration (attn_prefill.cuh).
 constexpr int attn_prefill_smem_bytes(int head_dim, int warps, int wgmma = 0) {
-  return (warps * 16 * head_dim + 2 * 2 * kAttnTileKeys * head_dim) * 2 + (wgmma ? 1024 : 0);
+  const int keys = wgmma == 1 && head_dim == 128 ? 2 * kAttnTileKeys : kAttnTileKeys;
+  return (warps * 16 * head_dim + 2 * 2 * keys * head_dim) * 2 + (wgmma ? 1024 : 0);
 }
 
 // Dynamic shared memory of attn_decode: `stages` K and V tiles as stored (kv_types.h), plus one

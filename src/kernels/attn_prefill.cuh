@@ -8,8 +8,8 @@
 // them. grid = (row tiles of the longest sequence, n_kv_heads, n_seqs); the last row tiles, which
 // see the most keys under the causal mask, are started first.
 // Per CTA: Q tile -> shared memory (-> registers when head_dim <= 128); then over 64-key tiles
-// (cp.async, two stages): S = Q K^T on mma.sync m16n8k16, mask only on tiles that cross the
-// causal or window edge, online softmax in registers (log2 units), O += P V. Tiles wholly before
+// (128 on the wide wgmma path; cp.async, two stages): S = Q K^T on mma.sync m16n8k16, mask only
+// on tiles that cross the causal or window edge, online softmax in registers (log2 units), O += P V. Tiles wholly before
 // the window or after the last row's position are skipped.
 //
 // Constants (template order): HEAD_DIM (64/128/256; always compiled in, see below), GQA,
@@ -17,13 +17,65 @@
 // (the generic build). SINKS (0/1): variant. WARPS: tuning (4 or 8). WGMMA: tuning, sm_90a only:
 // the two products run as warpgroup wgmma.mma_async m64n64k16 with A (Q, then P) from the same
 // registers the mma.sync path uses and B (K K-major, V MN-major) from shared memory in the
-// 128-byte swizzle layout; softmax, masking and the epilogue are shared.
+// 128-byte swizzle layout; softmax, masking and the epilogue are shared. WGMMA 1 at head_dim 128
+// takes 128 keys (two 64-key tiles) per iteration and runs P V as one m64n128k16 per 16 keys
+// (half the barriers and waits per key); WGMMA 2 (and 1 at head_dim 256, whose registers are
+// full) is the 64-key schedule of notes/attention.md v3.
 // Why head_dim is never dynamic: it sizes the register arrays (Q fragments, S, the O
 // accumulator: 16 x head_dim per warp). A run-time head_dim would need arrays for the largest
 // (256), 4x the registers of a 64-dim head, and spills; every hand-written library (FA2/3,
 // llama.cpp) instantiates per head size too. So the generic build keeps it and makes dynamic
 // what a library would: GQA ratio, head counts, window, page size.
 #include "attn_common.cuh"
+
+namespace kiln_attn {
+
+// Descriptor of a B operand in the 128-byte swizzle layout (see desc_sw128) with explicit
+// strides: for the MN-major V operand with N = 128 (two 64-column swizzle atoms), the leading
+// byte offset is the distance between the atoms along N and the stride byte offset the 1024 B
+// between 8-key groups along K (CUTLASS's canonical GMMA layouts).
+__device__ __forceinline__ unsigned long long desc_sw128_strides(u32 smem_addr, u32 leading, u32 stride) {
+  unsigned long long desc = static_cast<unsigned long long>((smem_addr & 0x3FFFFu) >> 4);
+  desc |= static_cast<unsigned long long>((leading >> 4) & 0x3FFFu) << 16;
+  desc |= static_cast<unsigned long long>((stride >> 4) & 0x3FFFu) << 32;
+  desc |= 1ull << 62;  // 128-byte swizzle
+  return desc;
+}
+
+// D[64 x 128] += A[64 x 16] . B[16 x 128] (as wgmma_m64n64k16, twice the columns: d[4j + e] is
+// the m16n8 C fragment of column block j = 0..15).
+template <int TRANS_B>
+__device__ __forceinline__ void wgmma_m64n128k16(float* d, const u32 (&a)[4], unsigned long long desc_b) {
+  asm volatile(
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, 1, 1, 1, %69;\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "n"(TRANS_B));
+}
+
+// Issues the cp.async copies of the 64 keys [k0, k0 + 64) (one page part) of KV head `kv_head`
+// into rows row0 .. row0 + 63 of a ROWS-key tile at `dst` stored as head_dim / 64 blocks of
+// [ROWS][64] in the 128-byte swizzle layout. Keys at or past `limit` are zero-filled and not read
+// (no page lookup when the whole part is past it).
+template <int HEAD_DIM, int THREADS, int ROWS>
+__device__ __forceinline__ void load_kv_part(u32 dst, const kiln_dev::f16_bits* pool, const int* page_row, int k0,
+                                             int limit, int row0, int kv_head, int n_kv_heads, int page_size) {
+  constexpr int CHUNKS = HEAD_DIM / 8;
+  const int page = k0 < limit ? page_row[k0 / page_size] : 0;
+  const kiln_dev::f16_bits* src =
+      pool + ((static_cast<long long>(page) * n_kv_heads + kv_head) * page_size + k0 % page_size) * HEAD_DIM;
+  static_assert(kAttnTileKeys * CHUNKS % THREADS == 0, "load_kv_part: the part must split evenly over the threads");
+#pragma unroll
+  for (int it = 0; it < kAttnTileKeys * CHUNKS / THREADS; ++it) {
+    const int i = it * THREADS + threadIdx.x;
+    const int row = i / CHUNKS, chunk = i % CHUNKS;
+    const bool valid = k0 + row < limit;
+    const u32 offset = static_cast<u32>((chunk / 8) * ROWS * 128 + (row0 + row) * 128 + (((chunk % 8) ^ (row & 7)) << 4));
+    cp_async_16(dst + offset, valid ? src + row * HEAD_DIM + chunk * 8 : pool, valid ? 16 : 0);
+  }
+}
+
+}  // namespace kiln_attn
 
 template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int WARPS, int WGMMA>
 __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_constant__ AttnParams p) {
@@ -36,7 +88,10 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   constexpr int D = HEAD_DIM;
   constexpr int THREADS = WARPS * 32;
   constexpr int BLOCK_M = WARPS * 16;
-  constexpr int BN = kAttnTileKeys;
+  // WIDE (wgmma 1 at head_dim 128): 128 keys per iteration (two 64-key tiles, two pages at
+  // most) and P V on m64n128k16 (all 128 dims in one product).
+  constexpr bool WIDE = WGMMA == 1 && HEAD_DIM == 128;
+  constexpr int BN = WIDE ? 2 * kAttnTileKeys : kAttnTileKeys;  // keys per iteration
   constexpr int CHUNKS = D / 8;           // 16-byte chunks per row
   constexpr int KSTEPS = D / 16;          // k16 steps of Q K^T
   constexpr int OTILES = D / 8;           // n8 tiles of the O accumulator
@@ -74,7 +129,10 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   const int row_last = min(r0 + BLOCK_M, n_rows) - 1;
   const int pos_first = pos0 + r0 / gqa, pos_last = pos0 + row_last / gqa;
   const int k_lo = window ? max(0, pos_first - window + 1) : 0;
-  const int tile_begin = k_lo / BN, tile_end = (pos_last + 1 + BN - 1) / BN;
+  // 64-key tiles [tile_begin, tile_end); an iteration takes BN / 64 of them (the last may run
+  // past tile_end: zero-filled, masked).
+  const int tile_begin = k_lo / kAttnTileKeys, tile_end = (pos_last + 1 + kAttnTileKeys - 1) / kAttnTileKeys;
+  const int n_iters = (tile_end - tile_begin + BN / kAttnTileKeys - 1) / (BN / kAttnTileKeys);
 
   // Q tile (padding rows past n_rows read nothing and are zero).
   const f16_bits* q = static_cast<const f16_bits*>(p.q);
@@ -90,13 +148,28 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   }
   const f16_bits* k_pool = static_cast<const f16_bits*>(p.k_pool);
   const f16_bits* v_pool = static_cast<const f16_bits*>(p.v_pool);
-  auto load_tile = [&](int tile, int stage) {
-    load_kv_tile<D, THREADS, WGMMA>(k_smem + stage * TILE_BYTES, k_pool, page_row, tile * BN, kv_len, kv_head,
-                                    n_kv_heads, page_size);
-    load_kv_tile<D, THREADS, WGMMA>(v_smem + stage * TILE_BYTES, v_pool, page_row, tile * BN, kv_len, kv_head,
-                                    n_kv_heads, page_size);
+  // Keys of iteration `it`: [k_first + it * BN, + BN).
+  const int k_first = tile_begin * kAttnTileKeys;
+  auto load_tile = [&](int it, int stage) {
+    const int k0 = k_first + it * BN;
+    if constexpr (WIDE) {
+      const int limit = min(kv_len, tile_end * kAttnTileKeys);
+#pragma unroll
+      for (int part = 0; part < BN / kAttnTileKeys; ++part) {
+        const int kp = k0 + part * kAttnTileKeys;
+        load_kv_part<D, THREADS, BN>(k_smem + stage * TILE_BYTES, k_pool, page_row, kp, limit, part * kAttnTileKeys,
+                                     kv_head, n_kv_heads, page_size);
+        load_kv_part<D, THREADS, BN>(v_smem + stage * TILE_BYTES, v_pool, page_row, kp, limit, part * kAttnTileKeys,
+                                     kv_head, n_kv_heads, page_size);
+      }
+    } else {
+      load_kv_tile<D, THREADS, WGMMA>(k_smem + stage * TILE_BYTES, k_pool, page_row, k0, kv_len, kv_head, n_kv_heads,
+                                      page_size);
+      load_kv_tile<D, THREADS, WGMMA>(v_smem + stage * TILE_BYTES, v_pool, page_row, k0, kv_len, kv_head, n_kv_heads,
+                                      page_size);
+    }
   };
-  load_tile(tile_begin, 0);
+  load_tile(0, 0);
   cp_async_commit();
 
   // Positions of this thread's two rows (g and g + 8 of the warp's 16); padding rows take the
@@ -130,10 +203,10 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   float l[2] = {0.f, 0.f};              // this thread's part of the running denominator
   const float scale = p.scale_log2;
 
-  for (int tile = tile_begin; tile < tile_end; ++tile) {
-    const int stage = (tile - tile_begin) & 1;
-    if (tile + 1 < tile_end) {
-      load_tile(tile + 1, stage ^ 1);
+  for (int it = 0; it < n_iters; ++it) {
+    const int stage = it & 1;
+    if (it + 1 < n_iters) {
+      load_tile(it + 1, stage ^ 1);
       cp_async_commit();
       cp_async_wait<1>();
     } else {
@@ -167,7 +240,12 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
       }
       if constexpr (WGMMA) {
         // B = the 64 keys x 16 dims of this step: K-major, 32 B per step inside a 64-dim block.
-        wgmma_m64n64k16<0>(&s[0][0], qf[kk], desc_sw128(ks + (kk / 4) * BN * 128 + (kk % 4) * 32));
+        // (WIDE: two products of 64 keys, 8 KB apart in a 64-dim block. One m64n128k16 here
+        // together with the one of P V gave wrong results, each alone right: notes/attention.md.)
+#pragma unroll
+        for (int half = 0; half < BN / 64; ++half)
+          wgmma_m64n64k16<0>(&s[8 * half][0], qf[kk],
+                             desc_sw128(ks + (kk / 4) * BN * 128 + half * 64 * 128 + (kk % 4) * 32));
       } else {
 #pragma unroll
         for (int nn = 0; nn < STILES / 2; ++nn) {
@@ -188,7 +266,7 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
     // Mask only where the tile crosses an edge of some row's visible range: keys after the
     // first row's position (causal; this also covers keys >= kv_len) or before the last row's
     // window start.
-    const int k0 = tile * BN;
+    const int k0 = k_first + it * BN;
     const bool edge = k0 + BN - 1 > pos_first || (window && k0 <= pos_last - window);
     if (edge) {
 #pragma unroll
@@ -241,11 +319,18 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
       pin_fragments<BN / 16>(pa);
       pin_registers<OTILES * 4>(&o[0][0]);
       wgmma_fence();
+      if constexpr (WIDE) {
+        // All 128 dims in one product: the two 64-dim blocks are BN * 128 B apart.
 #pragma unroll
-      for (int kk = 0; kk < BN / 16; ++kk)
+        for (int kk = 0; kk < BN / 16; ++kk)
+          wgmma_m64n128k16<1>(&o[0][0], pa[kk], desc_sw128_strides(vs + kk * 2048, BN * 128, 1024));
+      } else {
 #pragma unroll
-        for (int blk = 0; blk < D / 64; ++blk)
-          wgmma_m64n64k16<1>(&o[8 * blk][0], pa[kk], desc_sw128(vs + blk * BN * 128 + kk * 2048));
+        for (int kk = 0; kk < BN / 16; ++kk)
+#pragma unroll
+          for (int blk = 0; blk < D / 64; ++blk)
+            wgmma_m64n64k16<1>(&o[8 * blk][0], pa[kk], desc_sw128(vs + blk * BN * 128 + kk * 2048));
+      }
       wgmma_commit();
       wgmma_wait_all();
       pin_registers<OTILES * 4>(&o[0][0]);

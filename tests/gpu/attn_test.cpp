@@ -39,7 +39,7 @@ struct Case {
   std::vector<Seq> seqs;
   bool decode = false;  // attn_decode (every n_q is 1) instead of attn_prefill
   int splits = 0;       // decode: 0 = the heuristic's
-  int wgmma = -1;       // prefill: -1 = the heuristic's, 0 mma.sync, 1 wgmma
+  int wgmma = -1;       // prefill: -1 = the heuristic's, 0 mma.sync, 1 wgmma, 2 wgmma (v3 schedule)
   float q_range = 3.f;  // q in [-q_range, q_range], k and v in [-1, 1]: softmax neither flat nor one-hot
 };
 
@@ -261,13 +261,18 @@ TEST(AttnGpu, PrefillSweepInOneVarlenBatch) {
 }
 
 // The mma.sync path (the fallback off sm_90, and the default for head_dim 64 and 256) on the
-// shapes the wgmma path takes by default, and wgmma forced for head_dim 256 (not its default).
+// shapes the wgmma path takes by default, the default wgmma path (128 keys per iteration) with
+// a window and sinks, the v3 wgmma schedule (wgmma=2) at head_dim 128, and wgmma forced for
+// head_dim 256 (not its default).
 TEST(AttnGpu, PrefillOtherTensorCorePath) {
   KILN_REQUIRE_GPU();
   for (int d : {64, 128})
     check({.shape = {.head_dim = d, .n_heads = 8, .n_kv_heads = 2, .window = 100, .sinks = true},
            .seqs = {{129, 1000}, {17, 0}, {512, 65}}, .wgmma = 0});
+  check({.shape = {.head_dim = 128, .n_heads = 8, .n_kv_heads = 2, .window = 100, .sinks = true},
+         .seqs = {{129, 1000}, {17, 0}, {512, 65}}, .wgmma = 1});
   check({.shape = {.head_dim = 128, .n_heads = 32, .n_kv_heads = 8}, .seqs = {{512, 4097}}, .wgmma = 0});
+  check({.shape = {.head_dim = 128, .n_heads = 32, .n_kv_heads = 8}, .seqs = {{512, 4097}, {64, 0}}, .wgmma = 2});
   check({.shape = {.head_dim = 256, .n_heads = 4, .n_kv_heads = 2}, .seqs = {{129, 1000}, {64, 0}}, .wgmma = 1});
 }
 
