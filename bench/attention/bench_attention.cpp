@@ -4,10 +4,16 @@
 //   decode:  1 token over depth d, 32 layers' caches in turn (each layer's K/V is new to L2 at
 //            depth, as in a real step), replayed as a CUDA graph (GB/s over the K/V + q/out bytes)
 // Random f16 data everywhere. Each row: 3 warm-ups, `reps` timed runs (events), median [min..max].
-//   bench_attention [reps] [-v]   (-v: also tuning sweeps: prefill warps, decode splits/stages)
+//   bench_attention [reps] [-v] [-p]   (-v: also tuning sweeps: prefill warps, decode
+//   splits/stages; -p: prefill only, over llama-8b's and qwen2's head counts)
+// Prefill rows: wgmma=2 (the v3 schedule: 64 keys, m64n64k16), 1 (the default at head_dim 128:
+// 128 keys per iteration, P V on m64n128k16) and 0 (mma.sync), each with the
+// heuristic's warps unless -v; "diff" = the largest |out - out of the first row| of that depth
+// (the same inputs: a check that the variants agree).
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -47,6 +53,12 @@ void fill_f16(void* dev, size_t count, uint64_t seed) {
     }
   }
   KILN_CUDA_CHECK(cudaMemcpy(dev, host.data(), count * 2, cudaMemcpyHostToDevice));
+}
+
+float f16_value(uint16_t h) {
+  const int e = (h >> 10) & 31, m = h & 1023;
+  const float v = e == 0 ? std::ldexp(float(m), -24) : e == 31 ? (m ? NAN : INFINITY) : std::ldexp(float(m | 1024), e - 25);
+  return h & 0x8000 ? -v : v;
 }
 
 struct Stats {
@@ -118,7 +130,11 @@ const char* mode_str(jit::Mode m) { return m == jit::Mode::specialized ? "specia
 
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 20;
-  const bool verbose = argc > 2 && std::string(argv[2]) == "-v";
+  bool verbose = false, prefill_only = false;
+  for (int i = 2; i < argc; ++i) {
+    verbose |= std::string(argv[i]) == "-v";
+    prefill_only |= std::string(argv[i]) == "-p";
+  }
   try {
     const jit::Device& dev = jit::Device::current();
     std::printf("device: %s, %d SMs, L2 %zu MB\n", dev.name.c_str(), dev.sm_count, dev.l2_bytes >> 20);
@@ -144,27 +160,45 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     };
 
-    for (int depth : {0, 1024, 8192, 32768}) {
-      Cache cache(llama, depth + n_q, n_q, 1);
-      const double flops = attn_flops(llama, n_q, depth + n_q);
-      struct Variant {
-        int warps, wgmma;
-      };
-      std::vector<Variant> variants = {{0, 1}, {0, 0}};
-      if (verbose) variants = {{8, 1}, {4, 1}, {8, 0}, {4, 0}};
-      for (const Variant& v : variants)
-        for (int m = 0; m < 2; ++m) {
-          const jit::KernelKey key =
-              attn_prefill_key(llama, n_q, 1, target, {.prefill_warps = v.warps, .prefill_wgmma = v.wgmma});
-          const jit::Kernel& k = libs[m]->get(key);
-          if (verbose && m == 0) std::printf("cubin %s\n", libs[m]->cache_path(libs[m]->resolve(key)).c_str());
-          const AttnArgs a = cache.args(0, q.ptr, out.ptr, n_q);
-          const Stats t = time_it([&] { attn_prefill_launch(k, llama, a, nullptr); }, reps);
-          row("prefill 512", depth, opt[m].mode,
-              "warps=" + std::to_string(key.get("warps")) + ",wgmma=" + std::to_string(key.get("wgmma")), t,
-              flops / (t.median * 1e-3) / 1e12, "TFLOP/s");
-        }
-    }
+    // Prefill head counts: llama-8b / qwen3-4b (gqa 4), then with -p qwen2-7b (28/4, gqa 7),
+    // qwen2-1.5b (12/2, gqa 6), qwen2-3b (16/2, gqa 8).
+    std::vector<AttnShape> prefill_shapes = {llama};
+    if (prefill_only)
+      for (auto [h, kv] : {std::pair{28, 4}, {12, 2}, {16, 2}})
+        prefill_shapes.push_back({.head_dim = 128, .n_heads = h, .n_kv_heads = kv});
+    for (const AttnShape& shape : prefill_shapes)
+      for (int depth : {0, 1024, 8192, 32768}) {
+        Cache cache(shape, depth + n_q, n_q, 1);
+        const double flops = attn_flops(shape, n_q, depth + n_q);
+        struct Variant {
+          int warps, wgmma;
+        };
+        std::vector<Variant> variants = {{0, 2}, {0, 1}, {0, 0}};
+        if (verbose) variants = {{8, 2}, {4, 2}, {8, 1}, {4, 1}, {8, 0}, {4, 0}};
+        std::vector<uint16_t> first, got(size_t(n_q) * shape.n_heads * shape.head_dim);
+        const std::string name = "prefill 512 h" + std::to_string(shape.n_heads) + "/" + std::to_string(shape.n_kv_heads);
+        for (const Variant& v : variants)
+          for (int m = 0; m < 2; ++m) {
+            const jit::KernelKey key =
+                attn_prefill_key(shape, n_q, 1, target, {.prefill_warps = v.warps, .prefill_wgmma = v.wgmma});
+            const jit::Kernel& k = libs[m]->get(key);
+            if (verbose && m == 0) std::printf("cubin %s\n", libs[m]->cache_path(libs[m]->resolve(key)).c_str());
+            const AttnArgs a = cache.args(0, q.ptr, out.ptr, n_q);
+            const Stats t = time_it([&] { attn_prefill_launch(k, shape, a, nullptr); }, reps);
+            KILN_CUDA_CHECK(cudaMemcpy(got.data(), out.ptr, got.size() * 2, cudaMemcpyDeviceToHost));
+            if (first.empty()) first = got;
+            float diff = 0;
+            for (size_t i = 0; i < got.size(); ++i) {
+              const float d = std::fabs(f16_value(got[i]) - f16_value(first[i]));
+              diff = std::isnan(d) ? INFINITY : std::max(diff, d);
+            }
+            row(name.c_str(), depth, opt[m].mode,
+                "warps=" + std::to_string(key.get("warps")) + ",wgmma=" + std::to_string(key.get("wgmma")) +
+                    ",diff=" + std::to_string(diff).substr(0, 8),
+                t, flops / (t.median * 1e-3) / 1e12, "TFLOP/s");
+          }
+      }
+    if (prefill_only) return 0;
 
     const int layers = 32;
     for (int depth : {0, 1024, 8192, 32768}) {

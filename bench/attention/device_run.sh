@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One device session: the attention GPU tests, the benchmark (specialized vs generic, llama-8b
-# shapes), and a SASS summary of the benchmarked kernels. Expects test_gpu and bench_attention in
+# shapes), and a SASS summary of the benchmarked kernels (kernel.sass: the whole SASS of the one
+# matching SASS_KEEP, default the pipelined llama-8b prefill). Expects test_gpu and bench_attention in
 # $1 (carried build outputs); writes logs to $OUT.
 set -uo pipefail
 bin="$1"
@@ -18,6 +19,7 @@ echo "bench exit $?"
 for f in $(grep '^cubin' "$out/bench.log" | awk '{print $2}' | sort -u); do
   python3 -c "import sys,struct; d=open(sys.argv[1],'rb').read(); m=struct.unpack_from('<I',d,12)[0]; open('/tmp/k.cubin','wb').write(d[32+m:])" "$f" || continue
   cuobjdump -sass /tmp/k.cubin > /tmp/k.sass 2>&1
+  case "$f" in *"${SASS_KEEP:-gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,warps=8,wgmma=1}"*) cp /tmp/k.sass "$out/kernel.sass" ;; esac
   echo "$(basename "$f" | cut -c1-60): HGMMA=$(grep -c HGMMA /tmp/k.sass) HMMA=$(grep -c " HMMA" /tmp/k.sass) LDSM=$(grep -c LDSM /tmp/k.sass) LDL=$(grep -c LDL /tmp/k.sass) STL=$(grep -c STL /tmp/k.sass) MUFU=$(grep -c MUFU /tmp/k.sass)" >> "$out/sass.txt"
 done
 grep -v '^cubin' "$out/bench.log"
