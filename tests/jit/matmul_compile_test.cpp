@@ -1,80 +1,23 @@
-// gemm_q8_0 and matvec_q8r compile with NVRTC for sm_90a (no GPU needed), for every product the
-// ten seed presets run: specialized at decode (m = 1, matvec) and prefill (m = 512, wgmma GEMM),
-// and the generic form of every token bucket's key. Also the mma.sync GEMM for sm_80.
+// gemm_q8_0 and matvec_q8r compile with NVRTC (no GPU needed). The engine's own keys (the dense
+// presets' products, every token bucket, both builds) compile in tests/engine/kernel_set_test.cpp;
+// here, the epilogues that set leaves out but tests/gpu/matmul_test.cpp launches (f16 out, add_f32
+// with a bias, gated gelu_tanh with biases), as the mat-vec and the wgmma GEMM, and the mma.sync
+// GEMM for sm_80. Also the key strings and the tile heuristic.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <set>
-
+#include "compile_only.h"
 #include "engine/matmul.h"
-#include "jit/library.h"
-#include "jit/preset_kernels.h"
 
 namespace kiln::engine {
 namespace {
 
 using jit::KernelKey;
-
-jit::LibraryOptions compile_only(const std::string& arch) {
-  jit::LibraryOptions options;
-  options.arch = arch;
-  options.cache_dir = "";  // always compile
-  options.mode = jit::Mode::specialized;
-  options.strict = false;
-  return options;
-}
-
-// The products of one preset's layer and LM head (shared/presets.md). Dense FFNs only: the MoE
-// experts will go through a grouped GEMM. Vocab sizes are not in PresetShapes: listed here.
-std::vector<MatmulShape> preset_products(const jit::PresetShapes& p) {
-  struct Vocab {
-    const char* name;
-    int vocab;
-  };
-  static const Vocab vocabs[] = {{"llama-8b-q8_0", 128256},   {"qwen2-1.5b-q8_0", 151936},
-                                 {"qwen2-3b-q8_0", 151936},   {"qwen2-7b-q8_0", 152064},
-                                 {"qwen3-4b-q8_0", 151936},   {"qwen3moe-30b-a3b-q8_0", 151936},
-                                 {"gemma3-4b-q8_0", 262144},  {"gemma3-12b-q8_0", 262144},
-                                 {"gpt-oss-20b-mxfp4", 201088}, {"gpt-oss-120b-mxfp4", 201088}};
-  int vocab = 0;
-  for (const auto& v : vocabs)
-    if (p.name == v.name) vocab = v.vocab;
-  EXPECT_GT(vocab, 0) << "no vocab size for " << p.name;
-  const bool qkv_bias = p.name.rfind("qwen2", 0) == 0 || p.name.rfind("gpt-oss", 0) == 0;
-  const bool o_bias = p.name.rfind("gpt-oss", 0) == 0;
-  const bool gelu = p.name.rfind("gemma3", 0) == 0;
-  const int q_dim = p.n_heads * p.head_dim, kv_dim = p.n_kv_heads * p.head_dim;
-  std::vector<MatmulShape> out = {
-      {q_dim + 2 * kv_dim, p.n_embd, MatmulOut::f16, MatmulAct::none, qkv_bias},  // fused q|k|v
-      {p.n_embd, q_dim, MatmulOut::add_f32, MatmulAct::none, o_bias},             // attn_output
-      {vocab, p.n_embd, MatmulOut::f32, MatmulAct::none, false},                  // LM head
-  };
-  if (p.q8_0_ffn && p.n_ff > 0) {
-    out.push_back({p.n_ff, p.n_embd, MatmulOut::gated_f16, gelu ? MatmulAct::gelu_tanh : MatmulAct::silu, false});
-    out.push_back({p.n_embd, p.n_ff, MatmulOut::add_f32, MatmulAct::none, false});
-  }
-  return out;
-}
-
-std::vector<KernelKey> preset_matmul_keys() {
-  std::vector<KernelKey> keys;
-  std::set<std::string> seen;
-  auto add = [&](const KernelKey& key) {
-    if (seen.insert(key.str()).second) keys.push_back(key);
-  };
-  for (const auto& preset : jit::seed_presets())
-    for (const MatmulShape& s : preset_products(preset)) {
-      add(matmul_key(s, 1));
-      add(matmul_key(s, 512));
-      for (const KernelKey& key : matmul_keys(s, 512)) add(key.generic());
-    }
-  return keys;
-}
+using jit::testing::compile_only;
 
 TEST(MatmulCompile, KeysNameTheirShapeAndTiles) {
   const MatmulShape down{4096, 14336, MatmulOut::add_f32, MatmulAct::none, false};
   EXPECT_EQ(matmul_key(down, 1).str(),
-            "matvec_q8r<k=14336,n=4096,out_kind=2,act=0,has_bias=0,max_tokens=1,warps=8,unroll=2>");
+            "matvec_q8r<k=14336,n=4096,out_kind=2,act=0,has_bias=0,max_tokens=1,warps=8,unroll=2,prefetch_kib=8192>");
   const KernelKey gemm = matmul_key(down, 512);
   EXPECT_EQ(gemm.kernel, "gemm_q8_0");
   EXPECT_EQ(gemm.get("wgmma"), 1);
@@ -93,13 +36,16 @@ TEST(MatmulCompile, KeysNameTheirShapeAndTiles) {
   EXPECT_THROW(matmul_key({4096, 4096, MatmulOut::f16, MatmulAct::silu, false}, 1), Error);
 }
 
-TEST(MatmulCompile, PresetKeysCompileForSm90a) {
+TEST(MatmulCompile, EpiloguesBeyondTheEnginesCompileForSm90a) {
   jit::Library library(compile_only("sm_90a"));
-  const auto keys = preset_matmul_keys();
+  std::vector<KernelKey> keys;
+  for (const MatmulShape& s : {MatmulShape{4096, 4096, MatmulOut::f16, MatmulAct::none, false},
+                               MatmulShape{4096, 4096, MatmulOut::add_f32, MatmulAct::none, true},
+                               MatmulShape{4096, 4096, MatmulOut::gated_f16, MatmulAct::gelu_tanh, true}})
+    for (int m : {1, 512}) keys.push_back(matmul_key(s, m).generic());  // the mat-vec, the wgmma GEMM
   const jit::LoadSummary summary = library.precompile(keys);
   EXPECT_EQ(summary.compiled, static_cast<int>(keys.size()));
-  std::printf("[ timing ] %s (NVRTC total %.1f s, %.0f ms per kernel)\n", summary.line().c_str(),
-              summary.compile_ms / 1000, summary.compile_ms / std::max(1, summary.needed));
+  jit::testing::print_compile_timing(summary);
 }
 
 TEST(MatmulCompile, MmaSyncGemmCompilesForSm80) {

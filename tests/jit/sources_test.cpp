@@ -52,8 +52,8 @@ TEST(Sources, ClosureAndDigestFollowIncludes) {
 
 TEST(Sources, BuiltinHoldsTheKernels) {
   const SourceSet& builtin = SourceSet::builtin();
-  for (const char* name : {"common.cuh", "rmsnorm.cuh", "rmsnorm_params.h", "rope.cuh", "rope_params.h",
-                           "matvec_q8_0.cuh", "matvec_q8_0_params.h"})
+  for (const char* name : {"common.cuh", "rmsnorm.cuh", "rmsnorm_params.h", "embed.cuh", "matvec_q8r.cuh",
+                           "gemm_q8_0.cuh", "kv_write.cuh", "attn_prefill.cuh", "attn_decode.cuh", "sample.cuh"})
     EXPECT_NE(builtin.find(name), nullptr) << name;
   EXPECT_EQ(builtin.closure("rmsnorm.cuh"),
             (std::vector<std::string>{"common.cuh", "rmsnorm.cuh", "rmsnorm_params.h"}));
