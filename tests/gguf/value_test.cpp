@@ -3,21 +3,13 @@
 
 #include <cmath>
 
+#include "../common/error_of.h"
 #include "gguf/gguf.h"
 #include "util/error.h"
 
 using namespace kiln::gguf;
 
-namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const kiln::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
+using kiln::test::error_of;
 
 TEST(Value, IntegerAccessorsConvertWithRangeChecks) {
   EXPECT_EQ(Value::u32(7).as_u64("k"), 7u);

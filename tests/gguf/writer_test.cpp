@@ -12,11 +12,13 @@
 #include <set>
 #include <thread>
 
+#include "../common/error_of.h"
 #include "gguf/gguf.h"
 #include "util/error.h"
 
 using namespace kiln::gguf;
 namespace fs = std::filesystem;
+using kiln::test::error_of;
 
 namespace {
 
@@ -32,15 +34,6 @@ fs::path test_dir() {
 std::vector<uint8_t> read_all(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), {});
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const kiln::Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 std::vector<uint8_t> pattern(size_t n, uint8_t seed) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/error_of.h"
 #include "gguf/gguf.h"
 #include "model/synth.h"
 #include "util/error.h"
@@ -37,15 +38,7 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// The kiln::Error message `fn` throws, or "" when it does not throw.
-inline std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using ::kiln::test::error_of;
 
 struct TensorInfo {
   std::string name;

@@ -12,6 +12,7 @@
 
 #include "gguf/gguf.h"
 #include "npm_reference.h"
+#include "spm_spaces.h"
 #include "tokenizer/hf_import.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/unicode.h"
@@ -20,6 +21,7 @@ namespace kiln::tokenizer {
 namespace {
 
 using testing::family_models_dir;
+using testing::spm_spaces;
 
 // KILN_TOKENIZER_CORPUS=FILE.json swaps in another corpus (e.g. a large generated one).
 std::filesystem::path corpus_path() {
@@ -58,20 +60,6 @@ std::string show(const std::vector<int32_t>& ids) {
     s += std::to_string(ids[i]);
   }
   return s;
-}
-
-// SPM spells spaces U+2581, so a literal U+2581 in the input decodes as a space (as in HF).
-std::string spm_spaces(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size();) {
-    if (s.substr(i, 3) == "\xE2\x96\x81") {
-      out += ' ';
-      i += 3;
-    } else {
-      out += s[i++];
-    }
-  }
-  return out;
 }
 
 class Reference : public ::testing::TestWithParam<std::string> {};

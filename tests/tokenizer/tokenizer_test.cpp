@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "spm_spaces.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/tokenizer.h"
 #include "util/error.h"
@@ -14,6 +15,7 @@ namespace {
 
 using gguf::KeyValue;
 using gguf::Value;
+using testing::spm_spaces;
 using Ids = std::vector<int32_t>;
 
 constexpr int32_t kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kByte = 6;
@@ -221,20 +223,6 @@ TEST(SpmTokenizer, SpacePrefixLikeLlamaCpp) {
   Decoder d(*tok);
   EXPECT_EQ(d.push(265), "ab");
   EXPECT_EQ(d.push(265), " ab");
-}
-
-// SPM spells spaces U+2581, so a literal U+2581 in the input decodes as a space (as in HF).
-std::string spm_spaces(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size();) {
-    if (s.substr(i, 3) == "\xE2\x96\x81") {
-      out += ' ';
-      i += 3;
-    } else {
-      out += s[i++];
-    }
-  }
-  return out;
 }
 
 // Arbitrary bytes (mostly invalid UTF-8) never crash and always come back exactly, through
