@@ -129,6 +129,14 @@ int main(int argc, char** argv) {
     variants.push_back({"gemm generic", 512, jit::Mode::generic, {}});
     variants.push_back({"gemm spec cp.async", 512, jit::Mode::specialized, [] { MatmulTuning t; t.tma = 0; return t; }()});
     variants.push_back({"gemm spec cp.async noinc=0", 512, jit::Mode::specialized, [] { MatmulTuning t; t.tma = 0; t.noinc = 0; return t; }()});
+    auto clustered = [](int cluster) {
+      MatmulTuning t;
+      t.cluster = cluster;
+      return t;
+    };
+    variants.push_back({"gemm spec cluster=1", 512, jit::Mode::specialized, clustered(1)});
+    variants.push_back({"gemm spec cluster=2", 512, jit::Mode::specialized, clustered(2)});
+    variants.push_back({"gemm spec cluster=4", 512, jit::Mode::specialized, clustered(4)});
     variants.push_back({"gemm spec tile_m=256", 512, jit::Mode::specialized, gemm(1, 256, 1, 0)});
     variants.push_back({"gemm spec tile_m=128", 512, jit::Mode::specialized, gemm(1, 128, 1, 0)});
     variants.push_back({"gemm mma.sync spec", 512, jit::Mode::specialized, gemm(0, 0, 0, 0)});
@@ -173,8 +181,10 @@ int main(int argc, char** argv) {
     std::printf("%s\n", lib_gen.prepare(keys_gen).line().c_str());
 
     const int max_m = 512;
-    Buffer a(static_cast<size_t>(max_m) * 14336 * 2);
-    fill_f16(a.ptr, static_cast<size_t>(max_m) * 14336, -1.0f, 1.0f, 1);
+    int max_k = 0;
+    for (const Named& s : shapes) max_k = std::max(max_k, s.shape.k);
+    Buffer a(static_cast<size_t>(max_m) * max_k * 2);
+    fill_f16(a.ptr, static_cast<size_t>(max_m) * max_k, -1.0f, 1.0f, 1);
     Buffer out(static_cast<size_t>(max_m) * 128256 * 4);
     KILN_CUDA_CHECK(cudaMemset(out.ptr, 0, static_cast<size_t>(max_m) * 128256 * 4));
     Buffer bias(128256 * 4);

@@ -30,13 +30,14 @@ EncodeTiled encode_tiled() {
 }
 
 // The activations as gemm_q8_0's TMA sees them (gemm_q8_0_params.h): f16 [m][k], row stride
-// lda, box 64 x tile_m, 128-byte swizzle, zeros outside.
-Q8TensorMap activation_map(const jit::KernelKey& key, const MatmulArgs& args, int k, int tile_m) {
+// lda, box 64 x box_rows (tile_m / cluster: each CTA of a cluster loads its part), 128-byte
+// swizzle, zeros outside.
+Q8TensorMap activation_map(const jit::KernelKey& key, const MatmulArgs& args, int k, int box_rows) {
   static_assert(sizeof(Q8TensorMap) == sizeof(CUtensorMap), "Q8TensorMap must mirror CUtensorMap");
   CUtensorMap map;
   const cuuint64_t dims[2] = {static_cast<cuuint64_t>(k), static_cast<cuuint64_t>(args.m)};
   const cuuint64_t strides[1] = {static_cast<cuuint64_t>(args.lda) * 2};
-  const cuuint32_t box[2] = {64, static_cast<cuuint32_t>(tile_m)};
+  const cuuint32_t box[2] = {64, static_cast<cuuint32_t>(box_rows)};
   const cuuint32_t element_strides[2] = {1, 1};
   const CUresult r = encode_tiled()(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, const_cast<void*>(args.a), dims, strides,
                                     box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
@@ -57,7 +58,9 @@ jit::LaunchDims matmul_dims(const jit::KernelKey& key, const MatmulShape& s, int
     const int tile_n = static_cast<int>(key.get("tile_n")), tile_m = static_cast<int>(key.get("tile_m"));
     const int stages = static_cast<int>(key.get("stages"));
     const bool wgmma = key.get("wgmma") != 0;
-    const long long ctas = static_cast<long long>((m + tile_m - 1) / tile_m) * matmul_detail::weight_tiles(s, tile_n);
+    const int cluster = static_cast<int>(key.get("cluster"));
+    const int n_tiles = (matmul_detail::weight_tiles(s, tile_n) + cluster - 1) / cluster * cluster;
+    const long long ctas = static_cast<long long>((m + tile_m - 1) / tile_m) * n_tiles;
     dims.grid = dim3(static_cast<unsigned>(ctas));
     dims.block = dim3(wgmma ? 384 : 256);
     dims.smem_bytes = static_cast<size_t>(gemm_q8_0_smem_bytes(tile_n, tile_m, stages, wgmma));
@@ -106,7 +109,7 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
   p.ldo = args.ldo;
   if (is_gemm(key) && key.get("tma") != 0) {
     KILN_CHECK(reinterpret_cast<uintptr_t>(args.a) % 16 == 0, key.str(), ": a must be 16-byte aligned for TMA");
-    p.a_map = activation_map(key, args, s.k, static_cast<int>(key.get("tile_m")));
+    p.a_map = activation_map(key, args, s.k, static_cast<int>(key.get("tile_m") / key.get("cluster")));
   }
   kernel.launch(matmul_dims(key, s, args.m), stream, p);
 }

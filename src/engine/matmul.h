@@ -51,6 +51,7 @@ struct MatmulTuning {
   int wgmma = -1;    // GEMM path: 1 wgmma (sm_90a), 0 mma.sync
   int noinc = -1;    // wgmma GEMM: 1 copies publish their stage themselves, 0 the producer does
   int tma = -1;      // wgmma GEMM: 1 activations by TMA, 0 by cp.async
+  int cluster = 0;   // wgmma GEMM with TMA: CTAs per cluster sharing the activation tile (1, 2, 4)
   int warps = 0;     // matvec warps per block
   int unroll = 0;    // matvec groups in flight per warp
   int prefetch_kib = -1;  // matvec: weights asked of L2 before waiting for the previous kernel
@@ -89,6 +90,9 @@ inline int matmul_bucket(int m) {
 constexpr int kMatvecMaxTokens = 8;
 // Whether the wgmma GEMM loads activations with TMA unless told otherwise (see notes/matmul.md).
 constexpr int kMatmulDefaultTma = 1;
+// CTAs per cluster of the TMA GEMM unless told otherwise (2 and 4 share the activation tile by
+// multicast; measured slower so far on H100, see notes/matmul.md).
+constexpr int kMatmulDefaultCluster = 1;
 
 namespace matmul_detail {
 
@@ -175,7 +179,7 @@ inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const
   return key;
 }
 
-// gemm_q8_0<k, n, out_kind, act, has_bias, tile_n, tile_m, warps_m, stages, wgmma, noinc, tma>
+// gemm_q8_0<k, n, out_kind, act, has_bias, tile_n, tile_m, warps_m, stages, wgmma, noinc, tma, cluster>
 inline jit::KernelKey gemm_q8_0_key(const MatmulShape& s, int bucket, const MatmulTarget& target,
                                     const MatmulTuning& tuning = {}) {
   using namespace matmul_detail;
@@ -188,6 +192,16 @@ inline jit::KernelKey gemm_q8_0_key(const MatmulShape& s, int bucket, const Matm
   // mma.sync path: 8 warps; along tokens as many as keep a warp >= 16 tokens wide (max 4).
   const int warps_m = wgmma ? 0 : std::max(1, std::min(4, tile_m / 16));
   const int stages = tuning.stages ? tuning.stages : choose_stages(tile_n, tile_m, wgmma);
+  const int tma = wgmma ? (tuning.tma >= 0 ? tuning.tma : kMatmulDefaultTma) : 0;
+  // A cluster shares the token tile, each CTA loading tile_m / cluster rows (>= 8: a swizzle atom).
+  int cluster = 1;
+  if (tma) {
+    cluster = tuning.cluster ? tuning.cluster : kMatmulDefaultCluster;
+    while (cluster > 1 && tile_m / cluster < 8) cluster /= 2;
+  }
+  KILN_CHECK(cluster == 1 || cluster == 2 || cluster == 4, "gemm_q8_0: cluster must be 1, 2 or 4, got ", cluster);
+  KILN_CHECK(tuning.cluster <= 1 || cluster == tuning.cluster, "gemm_q8_0: cluster ", tuning.cluster,
+             " needs the TMA path and tile_m >= 8 * cluster (tile_m ", tile_m, ")");
   jit::KernelKey key;
   key.kernel = "gemm_q8_0";
   key.file = "gemm_q8_0.cuh";
@@ -202,7 +216,8 @@ inline jit::KernelKey gemm_q8_0_key(const MatmulShape& s, int bucket, const Matm
                    tuning_const("stages", stages),
                    tuning_const("wgmma", wgmma),
                    tuning_const("noinc", wgmma ? (tuning.noinc >= 0 ? tuning.noinc : 1) : 0),
-                   tuning_const("tma", wgmma ? (tuning.tma >= 0 ? tuning.tma : kMatmulDefaultTma) : 0)};
+                   tuning_const("tma", tma),
+                   tuning_const("cluster", cluster)};
   key.dynamic_smem_bytes = gemm_q8_0_smem_bytes(tile_n, tile_m, stages, wgmma);
   return key;
 }

@@ -16,8 +16,12 @@
 // The activation tile comes by cp.async, or with TMA = 1 (wgmma path) by the tensor-memory
 // accelerator from p.a_map (hardware 128-byte swizzle, zeros out of bounds), which takes the
 // 2048 16-byte copies per stage off the producer warps.
-// The tile grid is 1-D: block b -> token tile b % m_tiles, weight tile b / m_tiles, so the CTAs
-// that share a weight tile run together and read it from DRAM once.
+// With CLUSTER = 2 or 4 (TMA only) the CTAs of a thread-block cluster share one token tile
+// and each loads 1/CLUSTER of it per stage, multicast into all of them: the activations, 4/5 of
+// a stage's bytes at tile_m 256, are read from L2 once per cluster instead of once per CTA.
+// The tile grid is 1-D: block b -> token tile (b / CLUSTER) % m_tiles, weight tile
+// (b / CLUSTER) / m_tiles * CLUSTER + b % CLUSTER, so the CTAs that share a weight tile run
+// together and read it from DRAM once.
 // Shapes: K (a multiple of 32) and N are constants of the key, 0 = read from params (generic).
 #include "common.cuh"
 #include "gemm_q8_0_params.h"
@@ -38,6 +42,31 @@ struct GemmSmem {
   static constexpr int s_off = w_off + STAGES * w_bytes;
   static constexpr int bar_off = s_off + STAGES * s_bytes;
   static_assert(a_bytes % 1024 == 0, "gemm_q8_0: tile_m must be a multiple of 8 (swizzle atoms)");
+};
+
+// What one CTA works on, the same for both paths: the shape (key constants, else params), the
+// K loop, its tile and its 1024-aligned shared memory. Blocks come in groups of CLUSTER (a
+// cluster of the wgmma path) that share a token tile and take consecutive weight tiles; the
+// groups run token tile fastest, so the CTAs that share a weight tile run together.
+template <int K_, int N_, int TILE_M, int CLUSTER>
+struct TileCoords {
+  int k, n, kp, nkb;  // kp: K rounded up to the 64-weight group; nkb: groups (pipeline stages)
+  bool k_tail;        // K % 64 != 0: the last group is half zero padding
+  int m_tile, n_tile, m0;
+  u32 smem;  // 1024-aligned shared-memory base
+  __device__ __forceinline__ TileCoords(const Q8MatmulParams& p, unsigned char* smem_raw) {
+    k = K_ ? K_ : p.k;
+    n = N_ ? N_ : p.n;
+    kp = (k + kQ8rGroup - 1) / kQ8rGroup * kQ8rGroup;
+    nkb = kp / kQ8rGroup;
+    k_tail = K_ ? (K_ % kQ8rGroup != 0) : (k % kQ8rGroup != 0);
+    const int m_tiles = (p.m + TILE_M - 1) / TILE_M;
+    const int group = blockIdx.x / CLUSTER, rank = blockIdx.x % CLUSTER;
+    m_tile = group % m_tiles;
+    n_tile = group / m_tiles * CLUSTER + rank;
+    m0 = m_tile * TILE_M;
+    smem = (smem_u32(smem_raw) + 1023u) & ~1023u;
+  }
 };
 
 // Issues the cp.async copies of K group `kb` into one stage, spread over NTHREADS threads (tid):
@@ -103,16 +132,10 @@ __device__ __forceinline__ void gemm_mma_sync(const Q8MatmulParams& p, unsigned 
                 "gemm_q8_0: tile_n / (8 / warps_m) must be a multiple of 16, tile_m / warps_m of 8");
   using Smem = GemmSmem<TILE_N, TILE_M, STAGES>;
 
-  const int k = K_ ? K_ : p.k, n = N_ ? N_ : p.n;
-  const int kp = (k + kQ8rGroup - 1) / kQ8rGroup * kQ8rGroup, nkb = kp / kQ8rGroup;
-  const bool k_tail = K_ ? (K_ % kQ8rGroup != 0) : (k % kQ8rGroup != 0);
-  const int m_tiles = (p.m + TILE_M - 1) / TILE_M;
-  const int m_tile = blockIdx.x % m_tiles, n_tile = blockIdx.x / m_tiles;
-  const int m0 = m_tile * TILE_M;
-
-  const u32 raw = smem_u32(smem_raw);
-  const u32 base = (raw + 1023u) & ~1023u;
-  const u32 a_s = base + Smem::a_off, w_s = base + Smem::w_off, s_s = base + Smem::s_off;
+  const TileCoords<K_, N_, TILE_M, 1> tc(p, smem_raw);
+  const int k = tc.k, n = tc.n, kp = tc.kp, nkb = tc.nkb, n_tile = tc.n_tile, m0 = tc.m0;
+  const bool k_tail = tc.k_tail;
+  const u32 a_s = tc.smem + Smem::a_off, w_s = tc.smem + Smem::w_off, s_s = tc.smem + Smem::s_off;
 
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31, g = lane >> 2, c = lane & 3;
   const int wn = warp / WARPS_M, wm = warp % WARPS_M;
@@ -231,7 +254,7 @@ __device__ __forceinline__ void store_consumer_tile(const Q8MatmulParams& p, int
 
 // ---------------------------------------------------------------------------------------------
 // wgmma path (sm_90a): warpgroup 0 produces, warpgroups 1-2 consume; TILE_N = 128.
-template <int K_, int N_, int OUT, int ACT, int HAS_BIAS, int TILE_M, int STAGES, bool NOINC, bool TMA>
+template <int K_, int N_, int OUT, int ACT, int HAS_BIAS, int TILE_M, int STAGES, bool NOINC, bool TMA, int CLUSTER>
 __device__ __forceinline__ void gemm_wgmma(const Q8MatmulParams& p, unsigned char* smem_raw) {
   constexpr bool GATED = OUT == kMatmulOutGatedF16;
   constexpr int TILE_N = 128;
@@ -244,19 +267,18 @@ __device__ __forceinline__ void gemm_wgmma(const Q8MatmulParams& p, unsigned cha
   static_assert(STAGES >= 3, "gemm_q8_0 (wgmma): stages must be >= 3");
   static_assert(TILE_M % 16 == 0 && TILE_M >= 16 && TILE_M <= 256 && (TILE_M & (TILE_M - 1)) == 0,
                 "gemm_q8_0 (wgmma): tile_m must be 16, 32, 64, 128 or 256");
+  // CLUSTER > 1 (TMA only): the CTAs of a cluster share the token tile; each loads 1/CLUSTER of
+  // its rows per stage and multicasts them to all, so a slot is refilled only once every
+  // consumer warp of the cluster released it (the empty barriers count them all).
+  static_assert(CLUSTER == 1 || (TMA && (CLUSTER == 2 || CLUSTER == 4) && TILE_M / CLUSTER >= 8),
+                "gemm_q8_0 (wgmma): cluster 2 or 4 needs tma = 1 and tile_m / cluster >= 8");
   using Smem = GemmSmem<TILE_N, TILE_M, STAGES>;
 
-  const int k = K_ ? K_ : p.k, n = N_ ? N_ : p.n;
-  const int kp = (k + kQ8rGroup - 1) / kQ8rGroup * kQ8rGroup, nkb = kp / kQ8rGroup;
-  const bool k_tail = K_ ? (K_ % kQ8rGroup != 0) : (k % kQ8rGroup != 0);
-  const int m_tiles = (p.m + TILE_M - 1) / TILE_M;
-  const int m_tile = blockIdx.x % m_tiles, n_tile = blockIdx.x / m_tiles;
-  const int m0 = m_tile * TILE_M;
-
-  const u32 raw = smem_u32(smem_raw);
-  const u32 base = (raw + 1023u) & ~1023u;
-  const u32 a_s = base + Smem::a_off, w_s = base + Smem::w_off, s_s = base + Smem::s_off;
-  const u32 full = base + Smem::bar_off, empty = full + STAGES * 8;  // mbarriers, 8 B each
+  const TileCoords<K_, N_, TILE_M, CLUSTER> tc(p, smem_raw);
+  const int k = tc.k, n = tc.n, kp = tc.kp, nkb = tc.nkb, n_tile = tc.n_tile, m0 = tc.m0;
+  const bool k_tail = tc.k_tail;
+  const u32 a_s = tc.smem + Smem::a_off, w_s = tc.smem + Smem::w_off, s_s = tc.smem + Smem::s_off;
+  const u32 full = tc.smem + Smem::bar_off, empty = full + STAGES * 8;  // mbarriers, 8 B each
 
   if (threadIdx.x == 0) {
 #pragma unroll
@@ -264,11 +286,12 @@ __device__ __forceinline__ void gemm_wgmma(const Q8MatmulParams& p, unsigned cha
       // Every producer thread arrives once its copies landed; with TMA, thread 0 also arrives
       // with the activation tile's byte count, which the TMA unit completes.
       mbar_init(full + s * 8, TMA ? 129 : 128);
-      mbar_init(empty + s * 8, 8);   // every consumer warp arrives once it is done with the stage
+      mbar_init(empty + s * 8, 8 * CLUSTER);  // every consumer warp of the cluster, once done with it
     }
     fence_mbarrier_init();
   }
-  __syncthreads();
+  if constexpr (CLUSTER > 1) cluster_sync();  // no multicast or remote arrival before every init
+  else __syncthreads();
 
   if (threadIdx.x < 128) {
     // ---- producer warpgroup ----
@@ -280,8 +303,15 @@ __device__ __forceinline__ void gemm_wgmma(const Q8MatmulParams& p, unsigned cha
       if (TMA) {
         if (kb >= STAGES) mbar_wait(empty + s * 8, ((kb / STAGES) - 1) & 1);
         if (tid == 0) {
-          mbar_arrive_expect_tx(full + s * 8, Smem::a_bytes);
-          tma_load_2d(a_s + s * Smem::a_bytes, &p.a_map, kb * kQ8rGroup, m0, full + s * 8);
+          mbar_arrive_expect_tx(full + s * 8, Smem::a_bytes);  // all of it: this CTA's part and the others'
+          if constexpr (CLUSTER > 1) {
+            constexpr int part = TILE_M / CLUSTER;
+            const int rank = static_cast<int>(cluster_ctarank());
+            tma_load_2d_multicast(a_s + s * Smem::a_bytes + rank * part * 128, &p.a_map, kb * kQ8rGroup,
+                                  m0 + rank * part, full + s * 8, static_cast<unsigned short>((1u << CLUSTER) - 1));
+          } else {
+            tma_load_2d(a_s + s * Smem::a_bytes, &p.a_map, kb * kQ8rGroup, m0, full + s * 8);
+          }
         }
         load_stage<GATED, TILE_N, TILE_M, 128, false>(p, n, k, kp, k_tail, m0, n_tile, kb, a_s + s * Smem::a_bytes,
                                                       w_s + s * Smem::w_bytes, s_s + s * Smem::s_bytes, tid);
@@ -348,7 +378,15 @@ __device__ __forceinline__ void gemm_wgmma(const Q8MatmulParams& p, unsigned cha
           fence_registers(acc);
           if (kb > 0) {
             __syncwarp();
-            if (lane == 0) mbar_arrive(empty + ((kb - 1) % STAGES) * 8);
+            if (lane == 0) {
+              const u32 bar = empty + ((kb - 1) % STAGES) * 8;
+              if constexpr (CLUSTER > 1) {
+#pragma unroll
+                for (int cta = 0; cta < CLUSTER; ++cta) mbar_arrive_cluster(bar, cta);
+              } else {
+                mbar_arrive(bar);
+              }
+            }
           }
         }
       }
@@ -358,23 +396,36 @@ __device__ __forceinline__ void gemm_wgmma(const Q8MatmulParams& p, unsigned cha
 
     store_consumer_tile<OUT, ACT, HAS_BIAS, TILE_M>(p, n, n_tile, row0, m0, acc);
   }
+  // The other CTAs still arrive on this one's barriers (and it on theirs) until they finish.
+  if constexpr (CLUSTER > 1) cluster_sync();
 }
 
 }  // namespace kiln_q8
 
-// grid.x = ceil(m / tile_m) * (weight tiles: ceil(n / tile_n), gated ceil(n / (tile_n / 2)));
-// block = 384 threads (wgmma) or 256; dynamic shared memory = gemm_q8_0_smem_bytes(...).
+// Clusters exist from sm_90 on; the mma.sync path (cluster 1) must also build for sm_80.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define KILN_GEMM_CLUSTER_DIMS(c) __cluster_dims__(c, 1, 1)
+#else
+#define KILN_GEMM_CLUSTER_DIMS(c)
+#endif
+
+// grid.x = ceil(m / tile_m) * (weight tiles: ceil(n / tile_n), gated ceil(n / (tile_n / 2)),
+// rounded up to a multiple of cluster); block = 384 threads (wgmma) or 256; dynamic shared
+// memory = gemm_q8_0_smem_bytes(...). The cluster size is part of the kernel (__cluster_dims__).
 template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int TILE_N, int TILE_M, int WARPS_M, int STAGES,
-          int WGMMA, int NOINC, int TMA>
-__global__ void __launch_bounds__(WGMMA ? 384 : 256, 1) gemm_q8_0(const __grid_constant__ GemmQ8_0Params p) {
+          int WGMMA, int NOINC, int TMA, int CLUSTER>
+__global__ void __launch_bounds__(WGMMA ? 384 : 256, 1) KILN_GEMM_CLUSTER_DIMS(CLUSTER)
+    gemm_q8_0(const __grid_constant__ GemmQ8_0Params p) {
   kiln_dev::allow_next_kernel_to_launch();
   kiln_dev::wait_for_previous_kernel();
   extern __shared__ unsigned char gemm_q8_0_smem[];
   static_assert(K % 32 == 0, "gemm_q8_0: k must be a multiple of 32");
   if constexpr (WGMMA) {
     static_assert(TILE_N == 128, "gemm_q8_0 (wgmma): tile_n must be 128");
-    kiln_q8::gemm_wgmma<K, N, OUT_KIND, ACT, HAS_BIAS, TILE_M, STAGES, NOINC != 0, TMA != 0>(p, gemm_q8_0_smem);
+    kiln_q8::gemm_wgmma<K, N, OUT_KIND, ACT, HAS_BIAS, TILE_M, STAGES, NOINC != 0, TMA != 0, CLUSTER>(p,
+                                                                                                gemm_q8_0_smem);
   } else {
+    static_assert(CLUSTER == 1, "gemm_q8_0 (mma.sync): cluster must be 1");
     kiln_q8::gemm_mma_sync<K, N, OUT_KIND, ACT, HAS_BIAS, TILE_N, TILE_M, WARPS_M, STAGES>(p, gemm_q8_0_smem);
   }
 }

@@ -37,7 +37,7 @@ struct Q8MatmulParams {
   int lda;             // elements between rows of a
   int ldo;             // elements between rows of out
   // gemm_q8_0 with tma = 1: A as a 2-D tensor (k inner, m rows; row stride lda * 2 bytes),
-  // box 64 x tile_m, 128-byte swizzle, zeros out of bounds. Filled by the host per launch.
+  // box 64 x (tile_m / cluster), 128-byte swizzle, zeros out of bounds. Filled by the host per launch.
   Q8TensorMap a_map;
 };
 

@@ -49,6 +49,40 @@ __device__ __forceinline__ void tma_load_2d(unsigned int dst, const void* map, i
       "l"(reinterpret_cast<unsigned long long>(map)), "r"(x), "r"(y), "r"(bar)
       : "memory");
 }
+// ---- 2- and 4-CTA clusters (gemm_q8_0's activation multicast) ----
+__device__ __forceinline__ unsigned int cluster_ctarank() {
+  unsigned int rank;
+  asm volatile("mov.u32 %0, %%cluster_ctarank;" : "=r"(rank));
+  return rank;
+}
+// Every thread of every CTA of the cluster arrives, then waits for all (release / acquire).
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\n\tbarrier.cluster.wait.acquire.aligned;" ::: "memory");
+}
+// Arrives on the mbarrier at `bar`'s offset in CTA `cta` of the cluster (this CTA included).
+// Default semantics (release, CTA scope), as CUTLASS's cluster barriers: what it orders is this
+// warp's finished wgmma reads of a stage before the owner refills the stage. (A first version
+// with release/acquire at cluster scope ran 2x slower than no cluster: notes/matmul.md.)
+__device__ __forceinline__ void mbar_arrive_cluster(unsigned int bar, unsigned int cta) {
+  asm volatile(
+      "{\n"
+      ".reg .b32 remote;\n"
+      "mapa.shared::cluster.u32 remote, %0, %1;\n"
+      "mbarrier.arrive.shared::cluster.b64 _, [remote];\n"
+      "}\n" ::"r"(bar),
+      "r"(cta)
+      : "memory");
+}
+// tma_load_2d into the same shared-memory offset of every CTA in `cta_mask`, completing the
+// bytes on the mbarrier at `bar`'s offset in each of them.
+__device__ __forceinline__ void tma_load_2d_multicast(unsigned int dst, const void* map, int x, int y, unsigned int bar,
+                                                      unsigned short cta_mask) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster "
+      "[%0], [%1, {%2, %3}], [%4], %5;" ::"r"(dst),
+      "l"(reinterpret_cast<unsigned long long>(map)), "r"(x), "r"(y), "r"(bar), "h"(cta_mask)
+      : "memory");
+}
 __device__ __forceinline__ void fence_mbarrier_init() {
   asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
 }

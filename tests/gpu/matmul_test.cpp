@@ -298,13 +298,17 @@ TEST(MatmulGpu, GemmAtFewTokens) {
 TEST(MatmulGpu, WgmmaTileSizes) {
   KILN_REQUIRE_GPU();
   if (jit::Device::current().cc_major < 9) GTEST_SKIP() << "wgmma needs sm_90";
-  for (int mode : {0, 1, 2})  // activations: cp.async + producer publishes, cp.async + noinc, TMA
+  // activations: cp.async + producer publishes, cp.async + noinc, TMA, TMA multicast over 2 and 4 CTAs
+  for (int mode : {0, 1, 2, 3, 4})
     for (int tile_m : {16, 32, 64, 128, 256}) {
+      const int cluster = mode == 3 ? 2 : mode == 4 ? 4 : 1;
+      if (tile_m < 8 * cluster) continue;
       MatmulTuning tuning;
       tuning.tile_m = tile_m;
       tuning.wgmma = 1;
       tuning.noinc = mode >= 1;
-      tuning.tma = mode == 2;
+      tuning.tma = mode >= 2;
+      tuning.cluster = cluster;
       run_sweep(Mode::specialized, tuning, {129});
       if (HasFailure()) return;
     }
@@ -317,15 +321,18 @@ namespace kiln::engine {
 namespace {
 
 // No atomics anywhere, so a product must come out bit-identical every time; a result that
-// moves between runs is a race (e.g. a stage read before it landed). Both publishing modes.
+// moves between runs is a race (e.g. a stage read before it landed). Every publishing mode,
+// TMA multicast over clusters of 2 and 4 included.
 TEST(MatmulGpu, RepeatedRunsAreBitIdentical) {
   KILN_REQUIRE_GPU();
   const jit::Device& dev = jit::Device::current();
   Problem& p = problem(136, 4096, 512);
-  for (int mode : {0, 1, 2}) {
+  for (int mode : {0, 1, 2, 3, 4}) {
     MatmulTuning tuning;
     tuning.noinc = mode >= 1;
-    tuning.tma = mode == 2;
+    tuning.tma = mode >= 2;
+    tuning.cluster = mode == 3 ? 2 : mode == 4 ? 4 : 1;
+    if (mode == 4) tuning.tile_m = 64;  // the heuristic's 16 is too few rows to split over 4 CTAs
     const MatmulShape s{136, 4096, MatmulOut::gated_f16, MatmulAct::silu, false};
     const jit::KernelKey key = matmul_key(s, 512, {dev.sm_count, dev.cc_major}, tuning);
     const jit::Kernel& kernel = jit::testing::library_for(Mode::specialized).get(key);
