@@ -62,12 +62,12 @@ TEST(AttnCompile, KeysNameTheirShapeAndTuning) {
   EXPECT_EQ(attn_prefill_key(llama, 512).generic().str(),
             "attn_prefill<head_dim=128,gqa=0,n_kv_heads=0,window=0,page_size=0,sinks=0,warps=8,wgmma=1>");
   EXPECT_EQ(attn_decode_key(llama).str(),
-            "attn_decode<head_dim=128,gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,stages=3>");
+            "attn_decode<head_dim=128,gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,stages=3,k_type=0,v_type=0>");
   const AttnShape oss{.head_dim = 64, .n_heads = 64, .n_kv_heads = 8, .window = 128, .sinks = true};
   EXPECT_EQ(attn_decode_key(oss).str(),
-            "attn_decode<head_dim=64,gqa=8,n_kv_heads=8,window=128,page_size=64,sinks=1,stages=6>");
+            "attn_decode<head_dim=64,gqa=8,n_kv_heads=8,window=128,page_size=64,sinks=1,stages=6,k_type=0,v_type=0>");
   EXPECT_EQ(kv_write_key({.head_dim = 128, .n_heads = 32, .n_kv_heads = 8, .rope = kRopeNormal}).str(),
-            "kv_write<head_dim=128,n_heads=32,n_kv_heads=8,n_rot=128,page_size=64,rope=1,qk_norm=0,in_f16=0>");
+            "kv_write<head_dim=128,n_heads=32,n_kv_heads=8,n_rot=128,page_size=64,rope=1,qk_norm=0,in_f16=0,k_type=0,v_type=0>");
   // Shared memory: Q tile + two stages of K and V (llama, 8 warps: 32 KB + 64 KB; the default
   // wgmma path's tiles are 128 keys: + 128 KB), + 1 KB to align wgmma's tiles.
   EXPECT_EQ(attn_prefill_key(llama, 512).dynamic_smem_bytes, 161 * 1024);
