@@ -148,8 +148,9 @@ inline jit::Constant variant_const(const char* name, int64_t v) { return {name, 
 }  // namespace matmul_detail
 
 // Weights the mat-vec prefetches into L2 while the kernel before it drains: about what DRAM
-// delivers in the few microseconds of a kernel's tail, far under L2's 50 MB (see notes/decode.md).
-constexpr int kMatvecPrefetchKib = 8 * 1024;
+// delivers in the microsecond or two of a kernel's tail, far under L2's 50 MB. 4 MiB measured
+// best on H100 (8 and 16 MiB slower, notes/decode.md).
+constexpr int kMatvecPrefetchKib = 4 * 1024;
 
 // matvec_q8r<k, n, out_kind, act, has_bias, max_tokens, warps, unroll, prefetch_kib>
 inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {}) {
@@ -159,11 +160,13 @@ inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const
              max_tokens);
   // Warps split K by 64-weight groups; each lane keeps `unroll` groups (2 x 16 B of weights and
   // 8 words of x each) in flight per loop trip. Measured on H100 (notes/matmul.md): 8 warps x 2
-  // groups streams best (2.9 TB/s on the LM head); deeper unrolling costs occupancy.
+  // groups streams best (2.9 TB/s on the LM head); deeper unrolling costs occupancy, except
+  // where a warp has at most 4 groups: all of them in one trip (qwen2-1.5b's k = 1536, 3 groups
+  // a warp: notes/decode.md).
   const int groups = (s.k + 63) / 64;
   const int warps = tuning.warps ? tuning.warps : 8;
   const int per_warp = (groups + warps - 1) / warps;
-  const int unroll = tuning.unroll ? tuning.unroll : std::max(1, std::min(per_warp, 2));
+  const int unroll = tuning.unroll ? tuning.unroll : per_warp <= 4 ? per_warp : 2;
   jit::KernelKey key;
   key.kernel = "matvec_q8r";
   key.file = "matvec_q8r.cuh";

@@ -17,7 +17,9 @@
 // runs: before waiting for it, the blocks among the first PREFETCH_KIB KiB of weights ask L2
 // for their rows, so DRAM already streams this product while the last one drains (decode is a
 // chain of short dependent kernels, each otherwise paying its ramp-up). The budget stays well
-// under L2 so that what was fetched is still there when the block reads it.
+// under L2 so that what was fetched is still there when the block reads it. The next kernel is
+// let launch only once this block has streamed its weights: launched at once, its early blocks
+// would take SM slots and DRAM from this product's last waves (measured, notes/decode.md).
 #include "common.cuh"
 #include "matvec_q8r_params.h"
 #include "mma_q8.cuh"
@@ -46,7 +48,6 @@ __global__ void __launch_bounds__(WARPS * 32) matvec_q8r(const __grid_constant__
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, c = lane & 3;
   const int tile = blockIdx.x;
 
-  kiln_dev::allow_next_kernel_to_launch();
   if (PREFETCH_KIB && warp == 0 && lane < (GATED ? 4 : 2)) {
     // Bytes of weights per block: 16 rows of kp quants and kp / 16 bytes of scales each.
     const long long block_bytes = 17ll * kp;
@@ -109,6 +110,7 @@ __global__ void __launch_bounds__(WARPS * 32) matvec_q8r(const __grid_constant__
     }
   }
 
+  kiln_dev::allow_next_kernel_to_launch();
   partial[warp][lane] = make_float4(acc[0], acc[1], acc[2], acc[3]);
   __syncthreads();
   if (warp != 0) return;

@@ -17,7 +17,7 @@ using jit::testing::compile_only;
 TEST(MatmulCompile, KeysNameTheirShapeAndTiles) {
   const MatmulShape down{4096, 14336, MatmulOut::add_f32, MatmulAct::none, false};
   EXPECT_EQ(matmul_key(down, 1).str(),
-            "matvec_q8r<k=14336,n=4096,out_kind=2,act=0,has_bias=0,max_tokens=1,warps=8,unroll=2,prefetch_kib=8192>");
+            "matvec_q8r<k=14336,n=4096,out_kind=2,act=0,has_bias=0,max_tokens=1,warps=8,unroll=2,prefetch_kib=4096>");
   const KernelKey gemm = matmul_key(down, 512);
   EXPECT_EQ(gemm.kernel, "gemm_q8_0");
   EXPECT_EQ(gemm.get("wgmma"), 1);
