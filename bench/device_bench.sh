@@ -23,8 +23,9 @@ model_file() {
 
 case ${1:-} in
   lcpp-build)
-    setsid nohup bash .carry/llamacpp-ref.sh build .carry/llama.cpp-src.tar.gz $lcpp > /tmp/lcpp-build.log 2>&1 &
-    echo "llama.cpp build started in the background (/tmp/lcpp-build.log)" ;;
+    # Lowest CPU priority: kiln's prefill launches from the host and must not wait for the compilers.
+    setsid nohup nice -n 19 bash .carry/llamacpp-ref.sh build .carry/llama.cpp-src.tar.gz $lcpp > /tmp/lcpp-build.log 2>&1 &
+    echo "llama.cpp build started in the background at nice 19 (/tmp/lcpp-build.log)" ;;
   kiln)
     shift
     nvidia-smi --query-gpu=name,clocks.sm,clocks.mem,temperature.gpu,power.draw --format=csv | tee -a "$OUT/device.txt"
