@@ -13,45 +13,16 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
-#include <filesystem>
-#include <random>
+#include <cstdio>
 
-#include "cpu/forward.h"
-#include "engine/engine.h"
-#include "gguf/gguf.h"
+#include "engine_vs_reference.h"
 #include "jit/device.h"
-#include "model/model.h"
-#include "model/synth.h"
 
 namespace {
 
 using namespace kiln;
 
 constexpr double kBound = 0.05;  // of max(1, max|ref|) per row
-
-struct RowCheck {
-  double max_err = 0, bound = 0, max_ref = 0;
-  bool top1_ok = true;
-};
-
-RowCheck compare_row(const float* got, const float* ref, int n_vocab) {
-  RowCheck c;
-  int top_ref = 0, top_got = 0;
-  for (int v = 0; v < n_vocab; ++v) {
-    EXPECT_TRUE(std::isfinite(got[v])) << "logit " << v << " is not finite";
-    c.max_ref = std::max(c.max_ref, double(std::fabs(ref[v])));
-    c.max_err = std::max(c.max_err, double(std::fabs(got[v] - ref[v])));
-    if (ref[v] > ref[top_ref]) top_ref = v;
-    if (got[v] > got[top_got]) top_got = v;
-  }
-  c.bound = kBound * std::max(1.0, c.max_ref);
-  double second = -1e30;
-  for (int v = 0; v < n_vocab; ++v)
-    if (v != top_ref) second = std::max(second, double(ref[v]));
-  c.top1_ok = top_ref == top_got || ref[top_ref] - second <= c.bound;
-  return c;
-}
 
 using Param = std::tuple<std::string, jit::Mode, engine::KvType>;  // preset, mode, V type (K is q8_0)
 
@@ -64,44 +35,12 @@ class EngineQ8VsReference : public ::testing::TestWithParam<Param> {
 
 TEST_P(EngineQ8VsReference, PrefillAndDecodeMatchTheCpu) {
   const auto& [preset_name, mode, v_type] = GetParam();
-  const auto dir = std::filesystem::temp_directory_path() / "kiln-engine-q8-test";
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / (preset_name + ".gguf")).string();
-  model::write_synthetic(model::find_preset(preset_name), {.seed = 3}, path);
-  gguf::File file = gguf::File::open(path);
-  model::Model m = model::load_model(file);
-  const int n_vocab = m.hp.n_vocab;
-
-  const int n_tokens = 150;
-  std::mt19937 rng(5);
-  std::vector<int32_t> tokens(n_tokens);
-  for (auto& t : tokens) t = int32_t(rng() % n_vocab);
-  cpu::CpuModel reference(m, 0, 256);
-  const std::vector<float> ref = reference.forward(tokens);
-
-  engine::Engine eng(m, {.n_ctx = 256, .n_ubatch = 64, .mode = mode, .quiet = true, .all_logits = true,
-                         .kv_types = {engine::KvType::q8_0, v_type}});
-  double worst = 0;  // max err / max(1, max|ref|) over rows
-  const std::vector<float> got = eng.eval(tokens, true, true);
-  ASSERT_EQ(got.size(), ref.size());
-  for (int t = 0; t < n_tokens; ++t) {
-    RowCheck c = compare_row(&got[size_t(t) * n_vocab], &ref[size_t(t) * n_vocab], n_vocab);
-    worst = std::max(worst, c.max_err / std::max(1.0, c.max_ref));
-    EXPECT_LE(c.max_err, c.bound) << preset_name << " prefill row " << t;
-    EXPECT_TRUE(c.top1_ok) << preset_name << " prefill row " << t;
-  }
-  eng.truncate(0);
-  eng.eval(std::span(tokens).first(60), false);
-  for (int t = 60; t < 130; ++t) {
-    const std::vector<float> row = eng.eval(std::span(tokens).subspan(t, 1), true);
-    RowCheck c = compare_row(row.data(), &ref[size_t(t) * n_vocab], n_vocab);
-    worst = std::max(worst, c.max_err / std::max(1.0, c.max_ref));
-    EXPECT_LE(c.max_err, c.bound) << preset_name << " decode position " << t;
-    EXPECT_TRUE(c.top1_ok) << preset_name << " decode position " << t;
-  }
+  const kiln::testing::TinyReference reference(preset_name, "kiln-engine-q8-test");
+  engine::Engine eng(reference.model(), {.n_ctx = 256, .n_ubatch = 64, .mode = mode, .quiet = true,
+                                         .all_logits = true, .kv_types = {engine::KvType::q8_0, v_type}});
+  const double worst = reference.check(eng, kBound, preset_name);
   std::printf("[ engine q8 ] %s %s v=%s: worst max|err| / max|ref| = %.4f (bound %.2f)\n", preset_name.c_str(),
               std::string(jit::mode_name(mode)).c_str(), engine::kv_type_name(v_type), worst, kBound);
-  std::filesystem::remove(path);
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyPresets, EngineQ8VsReference,
