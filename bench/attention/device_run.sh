@@ -5,11 +5,8 @@
 # $1 (carried build outputs); writes logs to $OUT.
 set -uo pipefail
 bin="$1"
-out="${OUT:-/tmp/out}"
-mkdir -p "$out"
-export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
-export KILN_CACHE_DIR=/tmp/kiln-cache
-nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,temperature.gpu,power.draw --format=csv | tee "$out/gpu.txt"
+source "$(dirname "$0")/../device_lib.sh"
+device_setup
 timeout "${TEST_TIMEOUT:-200}" "$bin/test_gpu" --gtest_filter="${TEST_FILTER:-Attn*}" > "$out/test.log" 2>&1
 echo "test exit $?"; grep -E "^\[  (PASSED|FAILED) |^\[  FAILED|Failure|bad elements|error|Error" "$out/test.log" | head -30
 grep -E "^\[ attn \]" "$out/test.log" | awk '{print $NF}' | sort -g | tail -1 | sed 's/^/worst err\/tol: /'
@@ -17,8 +14,7 @@ timeout "${BENCH_TIMEOUT:-200}" "$bin/bench_attention" "${REPS:-20}" ${BENCH_FLA
 echo "bench exit $?"
 : > "$out/sass.txt"
 for f in $(grep '^cubin' "$out/bench.log" | awk '{print $2}' | sort -u); do
-  python3 -c "import sys,struct; d=open(sys.argv[1],'rb').read(); m=struct.unpack_from('<I',d,12)[0]; open('/tmp/k.cubin','wb').write(d[32+m:])" "$f" || continue
-  cuobjdump -sass /tmp/k.cubin > /tmp/k.sass 2>&1
+  entry_sass "$f" > /tmp/k.sass || continue
   case "$f" in *"${SASS_KEEP:-gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,warps=8,wgmma=1}"*) cp /tmp/k.sass "$out/kernel.sass" ;; esac
   echo "$(basename "$f" | cut -c1-60): HGMMA=$(grep -c HGMMA /tmp/k.sass) HMMA=$(grep -c " HMMA" /tmp/k.sass) LDSM=$(grep -c LDSM /tmp/k.sass) LDL=$(grep -c LDL /tmp/k.sass) STL=$(grep -c STL /tmp/k.sass) MUFU=$(grep -c MUFU /tmp/k.sass)" >> "$out/sass.txt"
 done

@@ -3,19 +3,15 @@
 # Expects test_gpu and bench_matmul in $1 (carried build outputs); writes logs to $OUT.
 set -uo pipefail
 bin="$1"
-out="${OUT:-/tmp/out}"
-mkdir -p "$out"
-export LD_LIBRARY_PATH=/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
-export KILN_CACHE_DIR=/tmp/kiln-cache
-nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,clocks.mem,temperature.gpu,power.draw --format=csv | tee "$out/gpu.txt"
+source "$(dirname "$0")/../device_lib.sh"
+device_setup
 timeout "${TEST_TIMEOUT:-180}" "$bin/test_gpu" --gtest_filter="${TEST_FILTER:-MatmulGpu.*}" > "$out/test.log" 2>&1
 echo "test exit $?"; grep -E "^\[  (PASSED|FAILED) |^\[       OK|^\[  FAILED|Failure|got |bad elements|relative" "$out/test.log" | head -40
 timeout "${BENCH_TIMEOUT:-200}" "$bin/bench_matmul" "${REPS:-20}" -v > "$out/bench.log" 2>&1
 echo "bench exit $?"
 : > "$out/sass.txt"
 for f in $(grep '^cubin' "$out/bench.log" | awk '{print $2}' | sort -u); do
-  python3 -c "import sys,struct; d=open(sys.argv[1],'rb').read(); m=struct.unpack_from('<I',d,12)[0]; open('/tmp/k.cubin','wb').write(d[32+m:])" "$f" || continue
-  cuobjdump -sass /tmp/k.cubin > /tmp/k.sass 2>&1
+  entry_sass "$f" > /tmp/k.sass || continue
   echo "$(basename "$f" | cut -c1-120): HGMMA=$(grep -c HGMMA /tmp/k.sass) HMMA=$(grep -c HMMA /tmp/k.sass) LDL=$(grep -c LDL /tmp/k.sass) STL=$(grep -c STL /tmp/k.sass) LDG128=$(grep -c 'LDG.E.*128' /tmp/k.sass)" >> "$out/sass.txt"
 done
 grep -v '^cubin' "$out/bench.log"
@@ -38,8 +34,7 @@ if [ -n "${SASS_KEYS:-}" ]; then
   for pat in "${pats[@]}"; do
     f=$(grep -B1 '^cubin' "$out/bench.log" | grep -F -A1 "$pat" | grep '^cubin' | head -1 | awk '{print $2}')
     [ -n "$f" ] || continue
-    python3 -c "import sys,struct; d=open(sys.argv[1],'rb').read(); m=struct.unpack_from('<I',d,12)[0]; open('/tmp/k.cubin','wb').write(d[32+m:])" "$f"
-    cuobjdump -sass /tmp/k.cubin > "$out/gemm_$i.sass" 2>&1
+    entry_sass "$f" > "$out/gemm_$i.sass"
     i=$((i + 1))
   done
 fi

@@ -51,12 +51,7 @@ __device__ __forceinline__ f16_bits f32_to_f16(float f) {
   return h;
 }
 
-// Two f16 packed in a 32-bit word (low half first in memory) to two floats.
-__device__ __forceinline__ float2 f16x2_to_f32x2(unsigned int packed) {
-  return make_float2(f16_to_f32(static_cast<f16_bits>(packed & 0xffffu)),
-                     f16_to_f32(static_cast<f16_bits>(packed >> 16)));
-}
-
+// Two floats to two f16 packed in a 32-bit word (lo in the low half: first in memory).
 __device__ __forceinline__ unsigned int f32x2_to_f16x2(float lo, float hi) {
   return static_cast<unsigned int>(f32_to_f16(lo)) | (static_cast<unsigned int>(f32_to_f16(hi)) << 16);
 }
@@ -91,9 +86,6 @@ __device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global
   const unsigned int dst = static_cast<unsigned int>(__cvta_generic_to_shared(shared_dst));
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst), "l"(global_src) : "memory");
 }
-
-// Waits for every cp.async this thread issued; follow with a barrier before reading others' data.
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;" ::: "memory"); }
 
 // Four signed bytes of a word to exact floats without I2F (16/clk/SM on Hopper, too slow for
 // bandwidth-bound dequantization): bias each byte to unsigned, place it in the mantissa of
