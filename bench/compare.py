@@ -4,7 +4,8 @@
 usage: compare.py KILN.jsonl [...] --ref LLAMACPP.jsonl > table.md
 
 Decode roofline: (weight bytes read per token + KV bytes at the depth) / 3.07 TB/s (the measured
-streaming rate, shared/bench/limits-h100.md). Weight bytes per token as in
+streaming rate, shared/bench/limits-h100.md); KV bytes by the rows' cache types (f16: 2 a value,
+q8_0: 34 per 32). Rows with other cache types than f16 say so in the test column. Weight bytes per token as in
 shared/bench/llamacpp-h100.md (the embedding table counts only when it is also the LM head).
 """
 import json
@@ -30,10 +31,13 @@ def load(paths):
     return rows
 
 
+KV_BYTES = {"f16": 2.0, "q8_0": 34 / 32}  # per cached value
+
+
 def key(r):
     name = r["model_filename"].rsplit("/", 1)[-1].removesuffix(".gguf")
     test = f"pp{r['n_prompt']}" if r["n_prompt"] else f"tg{r['n_gen']}"
-    return name, test, r["n_depth"]
+    return name, test, r["n_depth"], r.get("type_k", "f16"), r.get("type_v", "f16")
 
 
 def main():
@@ -46,8 +50,8 @@ def main():
     ref = {key(r): r for r in load(ref_paths)}
     print("| model | test | kiln specialized t/s | kiln generic t/s | spec/gen | llama.cpp t/s | kiln/llama.cpp | decode roofline |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for k in sorted(kiln, key=lambda k: (k[0], k[1], k[2])):
-        name, test, depth = k
+    for k in sorted(kiln):
+        name, test, depth, type_k, type_v = k
         spec, gen = kiln[k].get("specialized"), kiln[k].get("generic")
         s = spec["avg_ts"] if spec else None
         g = gen["avg_ts"] if gen else None
@@ -56,9 +60,11 @@ def main():
         roof = "-"
         if test.startswith("tg") and name in PRESETS and s:
             wbytes, layers, kvh, hd = PRESETS[name]
-            per_token = wbytes + 2 * layers * kvh * hd * 2 * depth
+            per_token = wbytes + layers * kvh * hd * depth * (KV_BYTES[type_k] + KV_BYTES[type_v])
             roof = f"{100 * s * per_token / READ_BW:.0f}%"
         label = test + (f" @ d{depth}" if depth else "")
+        if (type_k, type_v) != ("f16", "f16"):
+            label += f" kv {type_k}/{type_v}"
         print(f"| {name} | {label} | {cell(spec)} | {cell(gen)} | "
               f"{s / g:.2f}x |" if s and g else f"| {name} | {label} | {cell(spec)} | {cell(gen)} | - |", end="")
         print(f" {cell(l)} | {s / l['avg_ts']:.2f}x | {roof} |" if l and s else f" {cell(l)} | - | {roof} |")
