@@ -17,9 +17,9 @@
 // runs: before waiting for it, the blocks among the first PREFETCH_KIB KiB of weights ask L2
 // for their rows, so DRAM already streams this product while the last one drains (decode is a
 // chain of short dependent kernels, each otherwise paying its ramp-up). The budget stays well
-// under L2 so that what was fetched is still there when the block reads it. The next kernel is
-// let launch only once this block has streamed its weights: launched at once, its early blocks
-// would take SM slots and DRAM from this product's last waves (measured, notes/decode.md).
+// under L2 so that what was fetched is still there when the block reads it. The next kernel may
+// launch only once every block has streamed its weights: launched at once, its early blocks would
+// take SM slots and DRAM from this product's last waves (measured, notes/decode.md).
 #include "common.cuh"
 #include "matvec_q8r_params.h"
 #include "mma_q8.cuh"
