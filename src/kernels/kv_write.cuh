@@ -94,14 +94,17 @@ __global__ void __launch_bounds__(kKvWriteWarps * 32) kv_write(const __grid_cons
     }
   }
 
-  if (is_q) {
-    f16_bits* dst = static_cast<f16_bits*>(p.q_out) + (static_cast<long long>(token) * n_heads + head) * head_dim;
+  // This lane's pairs as f16 into a row of head_dim values (the query output, or an f16 cache row).
+  auto store_f16_row = [&](f16_bits* dst) {
 #pragma unroll
     for (int i = 0; i < MAX_PAIRS_PER_LANE; ++i) {
       if (i >= pairs_per_lane) break;
       dst[ia[i]] = kiln_dev::f32_to_f16(x0[i]);
       dst[ib[i]] = kiln_dev::f32_to_f16(x1[i]);
     }
+  };
+  if (is_q) {
+    store_f16_row(static_cast<f16_bits*>(p.q_out) + (static_cast<long long>(token) * n_heads + head) * head_dim);
     return;
   }
   // The token's row in its page (kv_types.h: a page of one head is page_size rows).
@@ -115,13 +118,7 @@ __global__ void __launch_bounds__(kKvWriteWarps * 32) kv_write(const __grid_cons
                          (static_cast<long long>(page) * n_kv_heads + kv_head) * page_size *
                              static_cast<long long>(kv_row_bytes(type, head_dim));
   if (type == kKvF16) {
-    f16_bits* dst = reinterpret_cast<f16_bits*>(block) + static_cast<long long>(slot) * head_dim;
-#pragma unroll
-    for (int i = 0; i < MAX_PAIRS_PER_LANE; ++i) {
-      if (i >= pairs_per_lane) break;
-      dst[ia[i]] = kiln_dev::f32_to_f16(x0[i]);
-      dst[ib[i]] = kiln_dev::f32_to_f16(x1[i]);
-    }
+    store_f16_row(reinterpret_cast<f16_bits*>(block) + static_cast<long long>(slot) * head_dim);
     return;
   }
   // q8_0: per block of 32, d = max|x| / 127 (kept as f16), q = round(x / d) computed as
