@@ -23,6 +23,23 @@ jit::Constant tuning_const(const char* name, int64_t v) { return {name, v, jit::
 
 constexpr int kEmbedThreads = 256;
 
+// The weight products of a layer and the LM head. fused_norm: the two that add to the residual
+// also write the next RMS norm (mat-vecs only).
+struct ProductShapes {
+  MatmulShape qkv, o, up, down, head;
+};
+ProductShapes product_shapes(const model::Model& model, bool fused_norm) {
+  const auto& hp = model.hp;
+  const int heads = hp.n_heads * hp.head_dim;
+  return {
+      .qkv = {.n = qkv_rows(hp), .k = hp.n_embd, .out = MatmulOut::f32, .has_bias = model.arch.qkv_bias},
+      .o = {.n = hp.n_embd, .k = heads, .out = MatmulOut::add_f32, .has_bias = model.arch.output_bias, .norm = fused_norm},
+      .up = {.n = hp.n_ff, .k = hp.n_embd, .out = MatmulOut::gated_f16, .act = MatmulAct::silu},
+      .down = {.n = hp.n_embd, .k = hp.n_ff, .out = MatmulOut::add_f32, .norm = fused_norm},
+      .head = {.n = hp.n_vocab, .k = hp.n_embd, .out = MatmulOut::f32},
+  };
+}
+
 }  // namespace
 
 ForwardConfig forward_config(const model::Model& model, int n_ctx, int n_ubatch, const jit::Device& device,
@@ -68,6 +85,8 @@ Forward::Forward(const model::Model& model, const Weights* weights, const Forwar
   logits_ = DeviceBuffer(size_t(hp.n_vocab) * 4, "logits");
   sampled_ = DeviceBuffer(4, "sampled token");
   recent_ = DeviceBuffer(kRecentCapacity * 4, "recent tokens");
+  norm_counter_ = DeviceBuffer(4, "norm counter");
+  KILN_CUDA_CHECK(cudaMemset(norm_counter_.get(), 0, 4), "norm counter");
 }
 
 std::vector<int> Forward::buckets() const {
@@ -118,13 +137,23 @@ void Forward::matmul(plan::KernelPlan& plan, const MatmulShape& shape, const Mat
 void Forward::layer(plan::KernelPlan& plan, int il, int n) {
   const auto& hp = model_.hp;
   const LayerWeights& w = weights_.layers[il];
-  const int heads = hp.n_heads * hp.head_dim;
   float* hidden = hidden_.as<float>();
+  // Mat-vec products (decode) that add to the residual stream also write the next RMS norm.
+  const bool fused_norm = matmul_is_matvec(n);
+  const ProductShapes shape = product_shapes(model_, fused_norm);
+  const auto with_norm = [&](MatmulArgs args, const DeviceBuffer& weight) {
+    args.norm_weight = weight.as<float>();
+    args.norm_out = xn_.get();
+    args.norm_counter = norm_counter_.as<int>();
+    args.norm_eps = hp.rms_eps;
+    return args;
+  };
+  const DeviceBuffer& next_norm = il + 1 < hp.n_layers ? weights_.layers[il + 1].attn_norm : weights_.output_norm;
 
-  rmsnorm(plan, hidden, w.attn_norm, xn_.get(), n);
+  if (il == 0 || !fused_norm) rmsnorm(plan, hidden, w.attn_norm, xn_.get(), n);
   MatmulArgs qkv{.a = xn_.get(), .lda = hp.n_embd, .w = {w.wqkv.qs.get(), w.wqkv.d.get()},
-                 .bias = w.bqkv.as<float>(), .out = qkv_.get(), .ldo = qkv_rows(hp), .m = n};
-  matmul(plan, {.n = qkv_rows(hp), .k = hp.n_embd, .out = MatmulOut::f32, .has_bias = model_.arch.qkv_bias}, qkv);
+                 .bias = w.bqkv.as<float>(), .out = qkv_.get(), .ldo = shape.qkv.n, .m = n};
+  matmul(plan, shape.qkv, qkv);
 
   AttentionLayerArgs attn{.qkv = qkv_.as<float>(),
                           .positions = positions_.as<int32_t>(),
@@ -135,17 +164,17 @@ void Forward::layer(plan::KernelPlan& plan, int il, int n) {
                           .n_tokens = n};
   attention_layer(plan, attn_, kv_, il, attn, stream_);
 
-  MatmulArgs o{.a = attn_out_.get(), .lda = heads, .w = {w.wo.qs.get(), w.wo.d.get()}, .bias = w.bo.as<float>(),
+  MatmulArgs o{.a = attn_out_.get(), .lda = shape.o.k, .w = {w.wo.qs.get(), w.wo.d.get()}, .bias = w.bo.as<float>(),
                .out = hidden, .ldo = hp.n_embd, .m = n};
-  matmul(plan, {.n = hp.n_embd, .k = heads, .out = MatmulOut::add_f32, .has_bias = model_.arch.output_bias}, o);
+  matmul(plan, shape.o, fused_norm ? with_norm(o, w.ffn_norm) : o);
 
-  rmsnorm(plan, hidden, w.ffn_norm, xn_.get(), n);
+  if (!fused_norm) rmsnorm(plan, hidden, w.ffn_norm, xn_.get(), n);
   MatmulArgs up{.a = xn_.get(), .lda = hp.n_embd, .w = {w.ffn_gate.qs.get(), w.ffn_gate.d.get()},
                 .w_up = {w.ffn_up.qs.get(), w.ffn_up.d.get()}, .out = ffn_act_.get(), .ldo = hp.n_ff, .m = n};
-  matmul(plan, {.n = hp.n_ff, .k = hp.n_embd, .out = MatmulOut::gated_f16, .act = MatmulAct::silu}, up);
+  matmul(plan, shape.up, up);
   MatmulArgs down{.a = ffn_act_.get(), .lda = hp.n_ff, .w = {w.ffn_down.qs.get(), w.ffn_down.d.get()},
                   .out = hidden, .ldo = hp.n_embd, .m = n};
-  matmul(plan, {.n = hp.n_embd, .k = hp.n_ff, .out = MatmulOut::add_f32}, down);
+  matmul(plan, shape.down, fused_norm ? with_norm(down, next_norm) : down);
 }
 
 void Forward::run(plan::KernelPlan& plan, int n, bool all_logits) {
@@ -177,11 +206,14 @@ void Forward::run(plan::KernelPlan& plan, int n, bool all_logits) {
   // decode graphs write.
   if (all_logits && !plan.recording() && !logits_all_.get())
     logits_all_ = DeviceBuffer(size_t(config_.n_ubatch) * hp.n_vocab * 4, "logits of every token");
-  rmsnorm(plan, hidden + size_t(n - rows) * hp.n_embd, weights_.output_norm, xn_.get(), rows);
+  // The last layer's mat-vec normalized all n rows (layer()); else the norm of the `rows` used.
+  const bool fused_norm = matmul_is_matvec(n);
+  if (!fused_norm) rmsnorm(plan, hidden + size_t(n - rows) * hp.n_embd, weights_.output_norm, xn_.get(), rows);
+  const size_t head_row = fused_norm ? n - rows : 0;
   const Q8rMatrix& head = weights_.lm_head();
-  MatmulArgs lm{.a = xn_.get(), .lda = hp.n_embd, .w = {head.qs.get(), head.d.get()},
+  MatmulArgs lm{.a = xn_.as<uint16_t>() + head_row * hp.n_embd, .lda = hp.n_embd, .w = {head.qs.get(), head.d.get()},
                 .out = all_logits ? logits_all_.get() : logits_.get(), .ldo = hp.n_vocab, .m = rows};
-  matmul(plan, {.n = hp.n_vocab, .k = hp.n_embd, .out = MatmulOut::f32}, lm);
+  matmul(plan, product_shapes(model_, fused_norm).head, lm);
   if (plan.recording()) return;
   n_rows_last_ = rows;
   last_logits_ = all_logits ? logits_all_.as<float>() : logits_.as<float>();

@@ -13,6 +13,8 @@
 //   g    = act(xn · W_gateᵀ) * (xn · W_upᵀ)              f16 [n][n_ff]
 //   h   += g · W_downᵀ
 // then logits = rmsnorm(h[last], output_norm) · W_outᵀ (every row's with all_logits).
+// With n <= 8 the products are mat-vecs, and the two that add to h write the norm after them
+// (ffn_norm, the next layer's attn_norm, output_norm) themselves: no rmsnorm kernel but layer 0's.
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -97,6 +99,7 @@ class Forward {
   DeviceBuffer logits_all_;          // f32 [n_ubatch][n_vocab]: every token's, made on first use
   float* last_logits_ = nullptr;     // where the last run wrote
   DeviceBuffer sampled_, recent_;    // int32 [1], int32 [recent capacity]
+  DeviceBuffer norm_counter_;        // int32: the fused norms' count of finished blocks (matmul.h)
   // Token ids then positions of the step. Pageable: cudaMemcpyAsync stages it before returning,
   // so it may be reused at once (a few KB; pinned memory would only save microseconds).
   std::vector<int32_t> host_inputs_;

@@ -91,6 +91,8 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
     const auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
     KILN_CHECK(aligned(args.w.d) && (!gated || aligned(args.w_up.d)), key.str(),
                ": weight scales must be 16-byte aligned (L2 prefetch)");
+    KILN_CHECK(!key.get("norm") || (args.norm_weight && args.norm_out && args.norm_counter), key.str(),
+               ": the norm epilogue needs its weight, output and counter");
   }
 
   Q8MatmulParams p{};
@@ -107,6 +109,10 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
   p.k = s.k;
   p.lda = args.lda;
   p.ldo = args.ldo;
+  p.norm_weight = args.norm_weight;
+  p.norm_out = args.norm_out;
+  p.norm_counter = args.norm_counter;
+  p.norm_eps = args.norm_eps;
   if (is_gemm(key) && key.get("tma") != 0) {
     KILN_CHECK(reinterpret_cast<uintptr_t>(args.a) % 16 == 0, key.str(), ": a must be 16-byte aligned for TMA");
     p.a_map = activation_map(key, args, s.k, static_cast<int>(key.get("tile_m") / key.get("cluster")));

@@ -36,6 +36,9 @@ struct MatmulShape {
   MatmulOut out = MatmulOut::f16;
   MatmulAct act = MatmulAct::none;  // gated only
   bool has_bias = false;
+  // add_f32 on the mat-vec only (m <= 8): the product's last block also writes the RMS norm of
+  // the rows it completed, f16, the next product's input (MatmulArgs' norm fields).
+  bool norm = false;
 };
 
 // The GPU the keys are for (keys must not depend on the machine that precompiles them).
@@ -54,6 +57,7 @@ struct MatmulTuning {
   int cluster = 0;   // wgmma GEMM with TMA: CTAs per cluster sharing the activation tile (1, 2, 4)
   int warps = 0;     // matvec warps per block
   int unroll = 0;    // matvec groups in flight per warp
+  int min_blocks = 0;  // matvec blocks per SM its registers must allow
   int prefetch_kib = -1;  // matvec: weights asked of L2 before waiting for the previous kernel
   bool force_gemm = false;  // use gemm_q8_0 even for m <= 8
 };
@@ -75,6 +79,11 @@ struct MatmulArgs {
   void* out = nullptr;
   int ldo = 0;
   int m = 0;
+  // Shapes with norm: out rows -> norm_out f16 [m][n] = rmsnorm(row) * norm_weight.
+  const float* norm_weight = nullptr;  // f32 [n]
+  void* norm_out = nullptr;
+  int* norm_counter = nullptr;  // device int, 0 between launches (the kernel leaves it so)
+  float norm_eps = 0.f;
 };
 
 // Token-count buckets; m > 512 uses the 512 bucket's kernels (any m is correct).
@@ -102,6 +111,8 @@ inline void check_shape(const MatmulShape& s) {
   KILN_CHECK(s.n >= 1 && s.k >= 32 && s.k % 32 == 0, "matmul: need n >= 1 and k a positive multiple of 32, got n=",
              s.n, " k=", s.k);
   KILN_CHECK(gated(s) || s.act == MatmulAct::none, "matmul: an activation needs the gated output (n=", s.n,
+             " k=", s.k, ")");
+  KILN_CHECK(!s.norm || s.out == MatmulOut::add_f32, "matmul: the norm epilogue needs the add_f32 output (n=", s.n,
              " k=", s.k, ")");
 }
 
@@ -152,7 +163,14 @@ inline jit::Constant variant_const(const char* name, int64_t v) { return {name, 
 // best on H100 (8 and 16 MiB slower, notes/decode.md).
 constexpr int kMatvecPrefetchKib = 4 * 1024;
 
-// matvec_q8r<k, n, out_kind, act, has_bias, max_tokens, warps, unroll, prefetch_kib>
+// Blocks per SM a mat-vec's registers must allow (__launch_bounds__' second argument): 3 of 8
+// warps, so at most 85 registers. With that budget ptxas schedules the main loop's loads for it
+// (64-72 registers) on every shape; left to itself it picked 54 on some shapes (qwen2-7b's,
+// decoding 6% slower) and 72-74 on others, and a cap of 64 (4 blocks) spills the unroll-4 loop of
+// qwen2-3b's gate+up (measured on H100, notes/decode.md).
+constexpr int kMatvecMinBlocks = 3;
+
+// matvec_q8r<k, n, out_kind, act, has_bias, norm, max_tokens, warps, unroll, min_blocks, prefetch_kib>
 inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {}) {
   using namespace matmul_detail;
   check_shape(s);
@@ -175,9 +193,11 @@ inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const
                    variant_const("out_kind", static_cast<int>(s.out)),
                    variant_const("act", static_cast<int>(s.act)),
                    variant_const("has_bias", s.has_bias),
+                   variant_const("norm", s.norm),
                    tuning_const("max_tokens", max_tokens),
                    tuning_const("warps", warps),
                    tuning_const("unroll", unroll),
+                   tuning_const("min_blocks", tuning.min_blocks ? tuning.min_blocks : kMatvecMinBlocks),
                    tuning_const("prefetch_kib", tuning.prefetch_kib >= 0 ? tuning.prefetch_kib : kMatvecPrefetchKib)};
   return key;
 }
@@ -187,6 +207,7 @@ inline jit::KernelKey gemm_q8_0_key(const MatmulShape& s, int bucket, const Matm
                                     const MatmulTuning& tuning = {}) {
   using namespace matmul_detail;
   check_shape(s);
+  KILN_CHECK(!s.norm, "gemm_q8_0: no norm epilogue (the mat-vec's only; n=", s.n, " k=", s.k, ")");
   const bool wgmma = tuning.wgmma >= 0 ? tuning.wgmma == 1 : target.cc_major >= 9;
   KILN_CHECK(!wgmma || target.cc_major >= 9, "gemm_q8_0: the wgmma path needs sm_90 (target cc ", target.cc_major,
              ")");
@@ -225,11 +246,16 @@ inline jit::KernelKey gemm_q8_0_key(const MatmulShape& s, int bucket, const Matm
   return key;
 }
 
+// Whether a product of m tokens runs on matvec_q8r (else gemm_q8_0).
+inline bool matmul_is_matvec(int m, const MatmulTuning& tuning = {}) {
+  return matmul_bucket(m) <= kMatvecMaxTokens && !tuning.force_gemm;
+}
+
 // The key a product of m tokens uses.
 inline jit::KernelKey matmul_key(const MatmulShape& s, int m, const MatmulTarget& target = {},
                                  const MatmulTuning& tuning = {}) {
   const int bucket = matmul_bucket(m);
-  if (bucket <= kMatvecMaxTokens && !tuning.force_gemm) return matvec_q8r_key(s, bucket, tuning);
+  if (matmul_is_matvec(m, tuning)) return matvec_q8r_key(s, bucket, tuning);
   return gemm_q8_0_key(s, bucket, target, tuning);
 }
 

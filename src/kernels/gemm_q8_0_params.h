@@ -36,6 +36,13 @@ struct Q8MatmulParams {
   int k;               // input features, a multiple of 32; generic build
   int lda;             // elements between rows of a
   int ldo;             // elements between rows of out
+  // matvec_q8r with norm = 1 (add_f32 only): once every block has added its rows, the last one
+  // writes norm_out = f16(rmsnorm(out row) * norm_weight) for each of the m rows, the input of
+  // the next product, so no rmsnorm kernel runs between the two.
+  const float* norm_weight;  // f32 [n]
+  void* norm_out;            // f16 [m][n]
+  int* norm_counter;         // blocks done; 0 before a launch, reset to 0 by the last block
+  float norm_eps;
   // gemm_q8_0 with tma = 1: A as a 2-D tensor (k inner, m rows; row stride lda * 2 bytes),
   // box 64 x (tile_m / cluster), 128-byte swizzle, zeros out of bounds. Filled by the host per launch.
   Q8TensorMap a_map;

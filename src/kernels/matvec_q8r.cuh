@@ -20,9 +20,15 @@
 // under L2 so that what was fetched is still there when the block reads it. The next kernel may
 // launch only once every block has streamed its weights: launched at once, its early blocks would
 // take SM slots and DRAM from this product's last waves (measured, notes/decode.md).
+//
+// NORM (add_f32 only): the block that finishes last (a counter) RMS-normalizes the m residual
+// rows the grid just completed into the next product's f16 input (rmsnorm.cuh's rmsnorm_row):
+// the work of an rmsnorm kernel without its launch and the dependency waits around it
+// (notes/decode.md: 0-5% of a decoded token, most on the small models).
 #include "common.cuh"
 #include "matvec_q8r_params.h"
 #include "mma_q8.cuh"
+#include "rmsnorm.cuh"
 
 // Asks L2 for the weight rows [row0, row0 + rows) of one matrix: qs and scales, each one
 // contiguous range (rounded down to whole 16-byte units, as the bulk prefetch needs).
@@ -34,11 +40,31 @@ __device__ __forceinline__ void prefetch_rows(const void* qs, const void* d, lon
     kiln_dev::prefetch_l2(static_cast<const char*>(d) + row0 * (kp / 16), static_cast<unsigned>(d_bytes & ~15ll));
 }
 
-template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int MAX_TOKENS, int WARPS, int UNROLL, int PREFETCH_KIB>
-__global__ void __launch_bounds__(WARPS * 32) matvec_q8r(const __grid_constant__ MatvecQ8rParams p) {
+// The NORM epilogue: every block calls it after storing its rows.
+template <int N, int THREADS>
+__device__ __forceinline__ void norm_by_last_block(const Q8MatmulParams& p, int n, int m, float* scratch) {
+  __shared__ int is_last;
+  __threadfence();  // this block's rows are visible device-wide before it counts itself
+  __syncthreads();
+  if (threadIdx.x == 0) is_last = atomicAdd(p.norm_counter, 1) == static_cast<int>(gridDim.x) - 1;
+  __syncthreads();
+  if (!is_last) return;
+  __threadfence();
+  for (int row = 0; row < m; ++row)
+    rmsnorm_row<N, 0, 1, THREADS, true>(static_cast<const float*>(p.out) + static_cast<long long>(row) * p.ldo,
+                                        nullptr, nullptr, p.norm_weight,
+                                        static_cast<kiln_dev::f16_bits*>(p.norm_out) + static_cast<long long>(row) * n,
+                                        n, p.norm_eps, scratch);
+  if (threadIdx.x == 0) *p.norm_counter = 0;  // ready for the next launch (or graph replay)
+}
+
+template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int NORM, int MAX_TOKENS, int WARPS, int UNROLL,
+          int MIN_BLOCKS, int PREFETCH_KIB>
+__global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) matvec_q8r(const __grid_constant__ MatvecQ8rParams p) {
   using namespace kiln_q8;
   static_assert(MAX_TOKENS >= 1 && MAX_TOKENS <= 8, "matvec_q8r: max_tokens must be 1..8");
-  static_assert(K % 32 == 0 && WARPS >= 1 && UNROLL >= 1, "matvec_q8r: bad constants");
+  static_assert(K % 32 == 0 && WARPS >= 1 && UNROLL >= 1 && MIN_BLOCKS >= 1, "matvec_q8r: bad constants");
+  static_assert(!NORM || OUT_KIND == kMatmulOutAddF32, "matvec_q8r: the norm epilogue follows a residual add");
   constexpr bool GATED = OUT_KIND == kMatmulOutGatedF16;
   __shared__ float4 partial[WARPS][32];
 
@@ -113,15 +139,20 @@ __global__ void __launch_bounds__(WARPS * 32) matvec_q8r(const __grid_constant__
   kiln_dev::allow_next_kernel_to_launch();
   partial[warp][lane] = make_float4(acc[0], acc[1], acc[2], acc[3]);
   __syncthreads();
-  if (warp != 0) return;
-  float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  if (warp == 0) {
+    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
 #pragma unroll
-  for (int w = 0; w < WARPS; ++w) {
-    const float4 v = partial[w][lane];
-    sum[0] += v.x;
-    sum[1] += v.y;
-    sum[2] += v.z;
-    sum[3] += v.w;
+    for (int w = 0; w < WARPS; ++w) {
+      const float4 v = partial[w][lane];
+      sum[0] += v.x;
+      sum[1] += v.y;
+      sum[2] += v.z;
+      sum[3] += v.w;
+    }
+    store_fragment<OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, kMatvecQ8rRowsPerBlock, 0, 0, sum);
   }
-  store_fragment<OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, kMatvecQ8rRowsPerBlock, 0, 0, sum);
+  if constexpr (NORM) {
+    __syncthreads();  // warp 0 is done with `partial`: it becomes the norm's scratch
+    norm_by_last_block<N, WARPS * 32>(p, n, m, reinterpret_cast<float*>(partial));
+  }
 }

@@ -277,6 +277,18 @@ TEST(MatmulGpu, Generic) {
   run_sweep(Mode::generic, {}, all_tokens());
 }
 
+// The mat-vec under other register budgets than the default's: none (min_blocks 1, the
+// compiler's choice) and 64 registers (4 blocks per SM: spills at unroll 4, still correct).
+TEST(MatmulGpu, MatvecRegisterBudgets) {
+  KILN_REQUIRE_GPU();
+  for (int min_blocks : {1, 4}) {
+    MatmulTuning tuning;
+    tuning.min_blocks = min_blocks;
+    run_sweep(Mode::specialized, tuning, {1, 7});
+    if (HasFailure()) return;
+  }
+}
+
 // The sm_80 GEMM path (mma.sync), which sm_90 never picks by itself.
 TEST(MatmulGpu, MmaSyncGemm) {
   KILN_REQUIRE_GPU();
@@ -314,13 +326,92 @@ TEST(MatmulGpu, WgmmaTileSizes) {
     }
 }
 
+// The mat-vec's norm epilogue (decode: the o and down products write the next RMS norm): the
+// residual as in run_case, and norm_out against the norm of that residual in double. Bound: the
+// f16 rounding of the output (2^-11), the f32 sum of squares (n terms, 2^-24 each) and rsqrtf
+// (2^-22, with slack), all relative to |y|. Three launches in a row, norm_out poisoned before
+// each: the counter the last block resets must be ready for the next launch (graph replays).
+void run_norm_case(Mode mode, const Shape& shape, int m) {
+  Problem& p = problem(shape.n, shape.k, m);
+  const MatmulShape s{.n = shape.n, .k = shape.k, .out = MatmulOut::add_f32, .norm = true};
+  const jit::Device& dev = jit::Device::current();
+  const jit::KernelKey key = matmul_key(s, m, MatmulTarget{dev.sm_count, dev.cc_major});
+  ASSERT_EQ(key.kernel, "matvec_q8r");
+  jit::Library& lib = jit::testing::library_for(mode);
+  SCOPED_TRACE(::testing::Message() << lib.resolve(key).str() << " m=" << m << " n=" << shape.n << " k=" << shape.k);
+  const int ldo = shape.n + 3;
+  const size_t elems = static_cast<size_t>(m) * ldo;
+  std::mt19937 rng(static_cast<unsigned>(3 * m + shape.n));
+  std::uniform_real_distribution<float> value(-4.0f, 4.0f), gain(0.5f, 1.5f);
+  std::vector<float> residual(elems), weight(shape.n);
+  for (auto& r : residual) r = value(rng);
+  for (auto& w : weight) w = gain(rng);
+  const float eps = 1e-5f;
+  DeviceBytes out(elems * 4), norm_out(static_cast<size_t>(m) * shape.n * 2), weight_dev(shape.n * 4), counter(4);
+  weight_dev.upload(weight);
+  counter.upload(std::vector<int>{0});
+
+  MatmulArgs args;
+  args.a = p.a_dev->get();
+  args.lda = p.lda;
+  args.w = {p.w.qs->get(), p.w.d->get()};
+  args.out = out.get();
+  args.ldo = ldo;
+  args.m = m;
+  args.norm_weight = weight_dev.get<float>();
+  args.norm_out = norm_out.get();
+  args.norm_counter = counter.get<int>();
+  args.norm_eps = eps;
+  const double eps_acc = shape.k * std::ldexp(1.0, -23);
+  const double norm_rel = std::ldexp(1.0, -11) + shape.n * std::ldexp(1.0, -24) + std::ldexp(1.0, -20);
+  for (int launch = 0; launch < 3; ++launch) {
+    out.upload(residual);
+    norm_out.poison();
+    matmul_launch(lib.get(key), s, args, nullptr);
+    jit::testing::sync_and_check(key.str());
+    const auto h = out.download<float>(elems);
+    const auto y = norm_out.download<uint16_t>(static_cast<size_t>(m) * shape.n);
+    int bad = 0;
+    for (int t = 0; t < m; ++t) {
+      double sum_sq = 0;
+      for (int c = 0; c < shape.n; ++c) {
+        const size_t i = static_cast<size_t>(t) * ldo + c, j = static_cast<size_t>(t) * shape.n + c;
+        const double ref = p.dot[j] + residual[i];
+        if (!(std::abs(h[i] - ref) <= eps_acc * p.mag[j] + 1e-6 * std::abs(ref) + 1e-7) && bad++ < 5)
+          ADD_FAILURE() << "launch " << launch << " token " << t << " feature " << c << ": residual " << h[i]
+                        << ", want " << ref;
+        sum_sq += static_cast<double>(h[i]) * h[i];
+      }
+      const double scale = 1.0 / std::sqrt(sum_sq / shape.n + eps);
+      for (int c = 0; c < shape.n; ++c) {
+        const double ref = h[static_cast<size_t>(t) * ldo + c] * scale * weight[c];
+        const double got = f16_to_f32(y[static_cast<size_t>(t) * shape.n + c]);
+        if (!(std::abs(got - ref) <= norm_rel * std::abs(ref) + 1e-6) && bad++ < 5)
+          ADD_FAILURE() << "launch " << launch << " token " << t << " feature " << c << ": norm " << got << ", want "
+                        << ref;
+      }
+    }
+    ASSERT_EQ(bad, 0) << bad << " bad elements at launch " << launch;
+  }
+}
+
+TEST(MatmulGpu, NormEpilogue) {
+  KILN_REQUIRE_GPU();
+  for (Mode mode : {Mode::specialized, Mode::generic})
+    for (const Shape& shape : {Shape{257, 96}, Shape{136, 4096}, Shape{1536, 1536}})
+      for (int m : {1, 3, 8}) {
+        run_norm_case(mode, shape, m);
+        if (HasFailure()) return;
+      }
+}
+
 }  // namespace
 }  // namespace kiln::engine
 
 namespace kiln::engine {
 namespace {
 
-// No atomics anywhere, so a product must come out bit-identical every time; a result that
+// No atomic accumulation anywhere, so a product must come out bit-identical every time; a result that
 // moves between runs is a race (e.g. a stage read before it landed). Every publishing mode,
 // TMA multicast over clusters of 2 and 4 included.
 TEST(MatmulGpu, RepeatedRunsAreBitIdentical) {

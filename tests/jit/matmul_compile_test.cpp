@@ -1,7 +1,7 @@
 // gemm_q8_0 and matvec_q8r compile with NVRTC (no GPU needed). The engine's own keys (the dense
 // presets' products, every token bucket, both builds) compile in tests/engine/kernel_set_test.cpp;
 // here, the epilogues that set leaves out but tests/gpu/matmul_test.cpp launches (f16 out, add_f32
-// with a bias, gated gelu_tanh with biases), as the mat-vec and the wgmma GEMM, and the mma.sync
+// with a bias, with and without the norm, gated gelu_tanh with biases), as the mat-vec and the wgmma GEMM, and the mma.sync
 // GEMM for sm_80. Also the key strings and the tile heuristic.
 #include <gtest/gtest.h>
 
@@ -17,7 +17,7 @@ using jit::testing::compile_only;
 TEST(MatmulCompile, KeysNameTheirShapeAndTiles) {
   const MatmulShape down{4096, 14336, MatmulOut::add_f32, MatmulAct::none, false};
   EXPECT_EQ(matmul_key(down, 1).str(),
-            "matvec_q8r<k=14336,n=4096,out_kind=2,act=0,has_bias=0,max_tokens=1,warps=8,unroll=2,prefetch_kib=4096>");
+            "matvec_q8r<k=14336,n=4096,out_kind=2,act=0,has_bias=0,norm=0,max_tokens=1,warps=8,unroll=2,min_blocks=3,prefetch_kib=4096>");
   const KernelKey gemm = matmul_key(down, 512);
   EXPECT_EQ(gemm.kernel, "gemm_q8_0");
   EXPECT_EQ(gemm.get("wgmma"), 1);
@@ -34,6 +34,14 @@ TEST(MatmulCompile, KeysNameTheirShapeAndTiles) {
   EXPECT_EQ(keys.back().str(), gemm.str());
   EXPECT_THROW(matmul_key({4096, 100, MatmulOut::f16, MatmulAct::none, false}, 1), Error);
   EXPECT_THROW(matmul_key({4096, 4096, MatmulOut::f16, MatmulAct::silu, false}, 1), Error);
+  // The norm epilogue: the mat-vec's (m <= 8), after a residual add only.
+  EXPECT_TRUE(matmul_is_matvec(8));
+  EXPECT_FALSE(matmul_is_matvec(9));
+  MatmulShape down_norm = down;
+  down_norm.norm = true;
+  EXPECT_EQ(matmul_key(down_norm, 1).get("norm"), 1);
+  EXPECT_THROW(matmul_key(down_norm, 9), Error);
+  EXPECT_THROW(matmul_key({.n = 4096, .k = 4096, .out = MatmulOut::f32, .norm = true}, 1), Error);
 }
 
 TEST(MatmulCompile, EpiloguesBeyondTheEnginesCompileForSm90a) {
@@ -41,8 +49,10 @@ TEST(MatmulCompile, EpiloguesBeyondTheEnginesCompileForSm90a) {
   std::vector<KernelKey> keys;
   for (const MatmulShape& s : {MatmulShape{4096, 4096, MatmulOut::f16, MatmulAct::none, false},
                                MatmulShape{4096, 4096, MatmulOut::add_f32, MatmulAct::none, true},
+                               MatmulShape{4096, 4096, MatmulOut::add_f32, MatmulAct::none, true, true},
                                MatmulShape{4096, 4096, MatmulOut::gated_f16, MatmulAct::gelu_tanh, true}})
-    for (int m : {1, 512}) keys.push_back(matmul_key(s, m).generic());  // the mat-vec, the wgmma GEMM
+    for (int m : {1, 512})  // the mat-vec, the wgmma GEMM (which has no norm epilogue)
+      if (m == 1 || !s.norm) keys.push_back(matmul_key(s, m).generic());
   const jit::LoadSummary summary = library.precompile(keys);
   EXPECT_EQ(summary.compiled, static_cast<int>(keys.size()));
   jit::testing::print_compile_timing(summary);
