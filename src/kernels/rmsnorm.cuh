@@ -29,7 +29,9 @@ __device__ __forceinline__ void rmsnorm_row(const float* x, const float* res, fl
   };
 
   float sum_sq = 0.0f;
-  float4 cache[CACHED > 0 ? CACHED : 1];
+  // With h in registers the weights come along with it: both loads are in flight together, and
+  // the store pass waits for no memory.
+  float4 cache[CACHED > 0 ? CACHED : 1], w_cache[CACHED > 0 ? CACHED : 1];
   if (vec4) {
     const int n4 = n / 4;
     auto load_h = [&](int i) {
@@ -46,6 +48,7 @@ __device__ __forceinline__ void rmsnorm_row(const float* x, const float* res, fl
       for (int j = 0; j < CACHED; ++j) {
         const int i = threadIdx.x + j * THREADS;
         cache[j] = i < n4 ? load_h(i) : make_float4(0.f, 0.f, 0.f, 0.f);
+        w_cache[j] = i < n4 ? __ldg(reinterpret_cast<const float4*>(weight) + i) : make_float4(0.f, 0.f, 0.f, 0.f);
         sum_sq += cache[j].x * cache[j].x + cache[j].y * cache[j].y + cache[j].z * cache[j].z +
                   cache[j].w * cache[j].w;
       }
@@ -73,8 +76,7 @@ __device__ __forceinline__ void rmsnorm_row(const float* x, const float* res, fl
   const float* h_src = FUSE_RESIDUAL ? res_out : x;
   if (vec4) {
     const int n4 = n / 4;
-    auto store = [&](int i, float4 h) {
-      const float4 w = __ldg(reinterpret_cast<const float4*>(weight) + i);
+    auto store = [&](int i, float4 h, float4 w) {
       const float4 y = make_float4(h.x * scale * w.x, h.y * scale * w.y, h.z * scale * w.z, h.w * scale * w.w);
       if (OUT_F16)
         reinterpret_cast<uint2*>(out)[i] = make_uint2(f32x2_to_f16x2(y.x, y.y), f32x2_to_f16x2(y.z, y.w));
@@ -85,10 +87,12 @@ __device__ __forceinline__ void rmsnorm_row(const float* x, const float* res, fl
 #pragma unroll
       for (int j = 0; j < CACHED; ++j) {
         const int i = threadIdx.x + j * THREADS;
-        if (i < n4) store(i, cache[j]);
+        if (i < n4) store(i, cache[j], w_cache[j]);
       }
     } else {
-      for (int i = threadIdx.x; i < n4; i += THREADS) store(i, FUSE_RESIDUAL ? reinterpret_cast<const float4*>(h_src)[i] : load4(h_src, i));
+      for (int i = threadIdx.x; i < n4; i += THREADS)
+        store(i, FUSE_RESIDUAL ? reinterpret_cast<const float4*>(h_src)[i] : load4(h_src, i),
+              __ldg(reinterpret_cast<const float4*>(weight) + i));
     }
   } else {
     for (int i = threadIdx.x; i < n; i += THREADS) {
