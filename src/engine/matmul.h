@@ -164,8 +164,8 @@ inline jit::Constant variant_const(const char* name, int64_t v) { return {name, 
 constexpr int kMatvecPrefetchKib = 4 * 1024;
 
 // Blocks per SM a mat-vec's registers must allow (__launch_bounds__' second argument): 3 of 8
-// warps, so at most 85 registers. With that budget ptxas schedules the main loop's loads for it
-// (64-72 registers) on every shape; left to itself it picked 54 on some shapes (qwen2-7b's,
+// warps, so at most 85 registers. With that budget ptxas keeps the main loop's loads in flight
+// (64-80 registers) on every shape; left to itself it picked 54 on some shapes (qwen2-7b's,
 // decoding 6% slower) and 72-74 on others, and a cap of 64 (4 blocks) spills the unroll-4 loop of
 // qwen2-3b's gate+up (measured on H100, notes/decode.md).
 constexpr int kMatvecMinBlocks = 3;

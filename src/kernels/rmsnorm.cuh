@@ -22,7 +22,7 @@ __device__ __forceinline__ void rmsnorm_row(const float* x, const float* res, fl
   const auto aligned = [](const void* ptr, unsigned bytes) {
     return (reinterpret_cast<unsigned long long>(ptr) & (bytes - 1)) == 0;
   };
-  const bool vec4 = n % 4 == 0 && aligned(x, 16) && aligned(out, OUT_F16 ? 8 : 16) &&
+  const bool vec4 = n % 4 == 0 && aligned(x, 16) && aligned(weight, 16) && aligned(out, OUT_F16 ? 8 : 16) &&
                     (!FUSE_RESIDUAL || (aligned(res, 16) && aligned(res_out, 16)));
   const auto load4 = [](const float* ptr, int i) {
     return COHERENT ? __ldcg(reinterpret_cast<const float4*>(ptr) + i) : __ldg(reinterpret_cast<const float4*>(ptr) + i);
