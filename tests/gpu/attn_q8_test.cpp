@@ -16,6 +16,7 @@
 #include <numeric>
 #include <random>
 
+#include "attn_batch.h"
 #include "engine/attention.h"
 #include "jit_gpu_util.h"
 
@@ -107,23 +108,12 @@ double run_case(const Case& c, Mode mode, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> unit(-1.f, 1.f);
 
-  std::vector<int32_t> q_start{0}, kv_len;
-  int max_pages = 1, total_pages = 0;
-  for (auto [n_q, depth] : c.seqs) {
-    q_start.push_back(q_start.back() + n_q);
-    kv_len.push_back(depth + n_q);
-    max_pages = std::max(max_pages, kv_pages_for(kv_len.back(), P));
-    total_pages += kv_pages_for(kv_len.back(), P);
-  }
-  const int n_tokens = q_start.back();
-  const int n_pages = total_pages + 3;
-  std::vector<int32_t> ids(n_pages);
-  std::iota(ids.begin(), ids.end(), 0);
-  std::shuffle(ids.begin(), ids.end(), rng);
-  std::vector<int32_t> table(size_t(n_seqs) * max_pages, 0);
-  int used = 0;
-  for (int si = 0; si < n_seqs; ++si)
-    for (int pg = 0; pg < kv_pages_for(kv_len[si], P); ++pg) table[size_t(si) * max_pages + pg] = ids[used++];
+  // Batch layout and page assignment (pages shuffled across sequences).
+  const testing::PagedBatch batch = testing::make_paged_batch(c.seqs, P, rng);
+  const std::vector<int32_t>& q_start = batch.q_start;
+  const std::vector<int32_t>& kv_len = batch.kv_len;
+  const std::vector<int32_t>& table = batch.table;
+  const int max_pages = batch.max_pages, n_pages = batch.n_pages, n_tokens = batch.n_tokens;
 
   HostPool k_pool(s.k_type, D, HK, P, n_pages, rng), v_pool(s.v_type, D, HK, P, n_pages, rng);
   std::vector<std::vector<float>> k_ref(n_seqs), v_ref(n_seqs);  // [pos][kv head][D], as the kernels see them

@@ -17,6 +17,7 @@
 #include <random>
 #include <thread>
 
+#include "attn_batch.h"
 #include "engine/attention.h"
 #include "jit_gpu_util.h"
 
@@ -80,23 +81,11 @@ Result run_case(const Case& c, Mode mode, uint64_t seed) {
   std::uniform_real_distribution<float> unit(-1.f, 1.f);
 
   // Batch layout and page assignment (pages shuffled across sequences).
-  std::vector<int32_t> q_start{0}, kv_len;
-  int max_pages = 1, total_pages = 0;
-  for (const Seq& q : c.seqs) {
-    q_start.push_back(q_start.back() + q.n_q);
-    kv_len.push_back(q.depth + q.n_q);
-    max_pages = std::max(max_pages, kv_pages_for(kv_len.back(), P));
-    total_pages += kv_pages_for(kv_len.back(), P);
-  }
-  const int n_tokens = q_start.back();
-  const int n_pages = total_pages + 3;  // a few pages nobody owns
-  std::vector<int32_t> ids(n_pages);
-  std::iota(ids.begin(), ids.end(), 0);
-  std::shuffle(ids.begin(), ids.end(), rng);
-  std::vector<int32_t> table(size_t(n_seqs) * max_pages, -1);
-  int used = 0;
-  for (int si = 0; si < n_seqs; ++si)
-    for (int pg = 0; pg < kv_pages_for(kv_len[si], P); ++pg) table[size_t(si) * max_pages + pg] = ids[used++];
+  const testing::PagedBatch batch = testing::make_paged_batch(c.seqs, P, rng);
+  const std::vector<int32_t>& q_start = batch.q_start;
+  const std::vector<int32_t>& kv_len = batch.kv_len;
+  const std::vector<int32_t>& table = batch.table;
+  const int max_pages = batch.max_pages, n_pages = batch.n_pages, n_tokens = batch.n_tokens;
 
   // K/V: logical [seq][pos][kv head][D] as f16 bits, placed into NaN-filled pools.
   const size_t pool_elems = size_t(n_pages) * HK * P * D;
