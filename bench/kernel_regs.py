@@ -9,7 +9,8 @@ usage: kernel_regs.py [CACHE_DIR] [SUBSTRING ...]
 Registers decide how many blocks fit on an SM (65536 per SM, allocated per warp in units of
 256): e.g. 8-warp blocks at <= 64 registers fit 4 per SM, at 65-80 only 3. A stack frame (B
 stack > 0) in a kernel that calls nothing is register spills: e.g. the mat-vec's generic unroll-3
-twin spills 48-112 B under __maxnreg__(80), not under __launch_bounds__(256, 3).
+twin spills 48-112 B under __maxnreg__(80), not under __launch_bounds__(256, 3). The engine's
+tests read the same attributes (jit/cubin_info.h).
 """
 import glob
 import os

@@ -166,8 +166,9 @@ constexpr int kMatvecPrefetchKib = 4 * 1024;
 // Blocks per SM a mat-vec's registers must allow (__launch_bounds__' second argument): 3 of 8
 // warps, so at most 85 registers. With that budget ptxas keeps the main loop's loads in flight
 // (64-80 registers) on every shape; left to itself it picked 54 on some shapes (qwen2-7b's,
-// decoding 6% slower) and 72-74 on others, and a cap of 64 (4 blocks) spills the unroll-4 loop of
-// qwen2-3b's gate+up (measured on H100, notes/decode.md).
+// decoding 6% slower) and 72-74 on others, and a cap of 64 (4 blocks) spills the unroll-4 loops of
+// qwen2-3b (measured on H100, notes/decode.md). Under this budget those still spill 16-56 B, and
+// decode faster than unspilled at 2 blocks per SM (tests/engine/kernel_set_test.cpp checks it).
 constexpr int kMatvecMinBlocks = 3;
 
 // matvec_q8r<k, n, out_kind, act, has_bias, norm, max_tokens, warps, unroll, min_blocks, prefetch_kib>
