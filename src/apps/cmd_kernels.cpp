@@ -40,7 +40,9 @@ int run_list(const KernelsArgs& args) {
   const auto entries = open_cache(args).list();
   for (const auto& e : entries) {
     if (e.valid)
-      std::printf("%-9s %10s  %s\n", e.arch.c_str(), bytes_text(e.file_bytes).c_str(), e.name.c_str());
+      std::printf("%-9s %10s %4s regs %4s B stack  %s\n", e.arch.c_str(), bytes_text(e.file_bytes).c_str(),
+                  e.registers < 0 ? "?" : std::to_string(e.registers).c_str(),
+                  e.stack_bytes < 0 ? "?" : std::to_string(e.stack_bytes).c_str(), e.name.c_str());
     else
       std::printf("%-9s %10s  DAMAGED (%s): %s\n", "?", bytes_text(e.file_bytes).c_str(),
                   e.problem.c_str(), e.path.c_str());
@@ -121,7 +123,8 @@ Run add_kernels(CLI::App& app) {
   CLI::App* kernels = app.add_subcommand("kernels", "list, precompile or clear the on-disk kernel cache");
   kernels->require_subcommand(1);
   kernels->add_option("--cache-dir", args->cache_dir, "kernel cache directory (default: $KILN_CACHE_DIR or ~/.cache/kiln)");
-  CLI::App* list = kernels->add_subcommand("list", "list the cached kernels: arch, size, key");
+  CLI::App* list = kernels->add_subcommand(
+      "list", "list the cached kernels: arch, size, registers per thread, spill stack, key");
   CLI::App* stats = kernels->add_subcommand("stats", "count the cached kernels and their bytes, per kernel");
   CLI::App* clear = kernels->add_subcommand("clear", "remove every cached kernel");
   CLI::App* precompile = kernels->add_subcommand("precompile", "compile kernels into the cache before a run");

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <thread>
 
+#include "jit/cubin_info.h"
 #include "jit/hash.h"
 #include "util/error.h"
 
@@ -216,13 +217,20 @@ std::vector<CacheEntryInfo> DiskCache::list() const {
     auto bytes = read_file(info.path);
     if (!bytes) continue;
     info.file_bytes = bytes->size();
-    std::string meta;
-    if (auto problem = check_entry(*bytes, &meta, nullptr)) {
+    std::string meta, payload;
+    if (auto problem = check_entry(*bytes, &meta, &payload)) {
       info.problem = *problem;
     } else {
       info.valid = true;
       info.name = meta_value(meta, "key");
       info.arch = meta_value(meta, "arch");
+      try {
+        const CubinInfo cubin = cubin_info(payload);
+        info.registers = cubin.registers;
+        info.stack_bytes = cubin.stack_bytes;
+      } catch (const Error&) {
+        // An intact entry whose payload this reader does not understand: listed without them.
+      }
     }
     out.push_back(std::move(info));
   }

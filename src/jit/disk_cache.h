@@ -30,6 +30,9 @@ struct CacheEntryInfo {
   uint64_t file_bytes = 0;
   bool valid = false;  // header, lengths and checksum check out
   std::string problem; // why not, when !valid
+  // From the cubin (jit/cubin_info.h) of a valid entry; -1 when it cannot be read.
+  int registers = -1;
+  int stack_bytes = -1;
 };
 
 class DiskCache {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "../common/run_kiln.h"
 
@@ -101,6 +102,27 @@ TEST_F(Commands, LogitsChecksTokens) {
   auto ok = kiln("logits -m " + model + " --tokens 1,2 --cpu");
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   EXPECT_EQ(std::count(ok.out.begin(), ok.out.end(), '\n'), 2);
+}
+
+// precompile then list, no GPU: every listed kernel shows its registers and spill stack, read from
+// its cubin (the tiny preset's kernels have registers, and the mat-vecs spill nothing).
+TEST_F(Commands, KernelsListShowsRegistersAndStack) {
+  const std::string cache = "--cache-dir " + file("cache");
+  auto pre = kiln("kernels " + cache + " precompile --preset llama-tiny --arch sm_90a --threads 2");
+  ASSERT_EQ(pre.exit_code, 0) << pre.err;
+  auto list = kiln("kernels " + cache + " list");
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  std::istringstream lines(list.out);
+  int kernels = 0;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("sm_90a", 0) != 0) continue;  // the last line counts the entries
+    ++kernels;
+    const size_t regs = line.find(" regs "), stack = line.find(" B stack ");
+    ASSERT_TRUE(regs != std::string::npos && stack != std::string::npos) << line;
+    EXPECT_GT(std::stoi(line.substr(line.rfind(' ', regs - 1))), 0) << line;
+    if (line.find("matvec_q8r<") != std::string::npos) EXPECT_EQ(line.substr(stack - 2, 2), " 0") << line;
+  }
+  EXPECT_GT(kernels, 10) << list.out;
 }
 
 TEST_F(Commands, UnknownPresetAndSubcommand) {

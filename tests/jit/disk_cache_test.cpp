@@ -75,6 +75,8 @@ TEST(DiskCache, StoreLoadAndIdentityCheck) {
   EXPECT_TRUE(entries[0].valid);
   EXPECT_EQ(entries[0].name, "k<n=1>");
   EXPECT_EQ(entries[0].arch, "sm_90a");
+  EXPECT_EQ(entries[0].registers, -1);  // the payload is no cubin: listed, without its registers
+  EXPECT_EQ(entries[0].stack_bytes, -1);
   EXPECT_EQ(cache.clear(), 1);
   EXPECT_TRUE(cache.list().empty());
 }
