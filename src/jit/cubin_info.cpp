@@ -15,8 +15,8 @@ constexpr uint8_t kFormatSizedValue = 0x04;  // a 16-bit size, then that many by
 
 template <class T>
 T read(std::string_view bytes, uint64_t offset) {
-  KILN_CHECK(offset + sizeof(T) <= bytes.size(), "cubin: read past the end (offset ", offset, " of ", bytes.size(),
-             " bytes)");
+  KILN_CHECK(offset <= bytes.size() && sizeof(T) <= bytes.size() - offset, "cubin: read past the end (offset ", offset,
+             " of ", bytes.size(), " bytes)");
   T value;
   std::memcpy(&value, bytes.data() + offset, sizeof(T));
   return value;
@@ -40,7 +40,7 @@ CubinInfo cubin_info(std::string_view cubin) {
     KILN_CHECK(name < cubin.size(), "cubin: section name outside the image");
     if (cubin.compare(name, 8, ".nv.info") != 0) continue;
     const uint64_t offset = read<uint64_t>(cubin, section(i, 0x18)), size = read<uint64_t>(cubin, section(i, 0x20));
-    KILN_CHECK(offset + size <= cubin.size(), "cubin: section outside the image");
+    KILN_CHECK(offset <= cubin.size() && size <= cubin.size() - offset, "cubin: section outside the image");
     for (uint64_t at = offset; at + 4 <= offset + size;) {
       const auto format = read<uint8_t>(cubin, at), attribute = read<uint8_t>(cubin, at + 1);
       const auto value = read<uint16_t>(cubin, at + 2);

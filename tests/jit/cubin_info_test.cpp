@@ -27,6 +27,10 @@ TEST(CubinInfo, RefusesWhatIsNotACubin) {
   EXPECT_THROW(cubin_info(std::string(64, 'x')), Error);
   const std::string cubin = compile_rmsnorm().cubin;
   EXPECT_THROW(cubin_info(std::string_view(cubin).substr(0, 200)), Error);  // sections cut off
+  std::string hostile = cubin;
+  for (int i = 0; i < 8; ++i) hostile[0x28 + i] = char(0xff);  // section table offset near 2^64
+  hostile[0x28] = char(0xf8);
+  EXPECT_THROW(cubin_info(hostile), Error);
 }
 
 }  // namespace
