@@ -163,13 +163,19 @@ inline jit::Constant variant_const(const char* name, int64_t v) { return {name, 
 // best on H100 (8 and 16 MiB slower, notes/decode.md).
 constexpr int kMatvecPrefetchKib = 4 * 1024;
 
-// Blocks per SM a mat-vec's registers must allow (__launch_bounds__' second argument): 3 of 8
-// warps, so at most 85 registers. With that budget ptxas keeps the main loop's loads in flight
-// (64-80 registers) on every shape; left to itself it picked 54 on some shapes (qwen2-7b's,
-// decoding 6% slower) and 72-74 on others, and a cap of 64 (4 blocks) spills the unroll-4 loops of
-// qwen2-3b (measured on H100, notes/decode.md). Under this budget those still spill 16-56 B, and
-// decode faster than unspilled at 2 blocks per SM (tests/engine/kernel_set_test.cpp checks it).
-constexpr int kMatvecMinBlocks = 3;
+// Blocks per SM a mat-vec's registers must allow (__launch_bounds__' second argument), by its
+// unroll. Left to itself ptxas picked 54 registers on some shapes (qwen2-7b's, decoding 6%
+// slower) and 72-74 on others: a budget makes it keep the main loop's loads in flight. Measured
+// on H100 (notes/decode.md):
+// - unroll <= 2: a budget of 2 blocks (128 registers): ptxas then takes 64-80 on every
+//   specialized shape, still 3 blocks of 8 warps per SM, and decode runs 0.2-2% faster than under
+//   the 3-block budget on all five dense presets. The generic twins of the residual products
+//   take 95 (2 blocks per SM) and decode 1-2% slower on the 7-8B presets: the constant is tuned
+//   for the specialized build.
+// - unroll 3-4 (a warp's groups in one trip): 3 blocks (85 registers); at 2 they take 96-108 and
+//   run at 2 blocks per SM (qwen2-3b 5.6% slower). The unroll-4 loops spill 16-56 B under this
+//   budget and still decode faster than unspilled (tests/engine/kernel_set_test.cpp allows it).
+inline int matvec_min_blocks(int unroll) { return unroll <= 2 ? 2 : 3; }
 
 // matvec_q8r<k, n, out_kind, act, has_bias, norm, max_tokens, warps, unroll, min_blocks, prefetch_kib>
 inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {}) {
@@ -198,7 +204,7 @@ inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const
                    tuning_const("max_tokens", max_tokens),
                    tuning_const("warps", warps),
                    tuning_const("unroll", unroll),
-                   tuning_const("min_blocks", tuning.min_blocks ? tuning.min_blocks : kMatvecMinBlocks),
+                   tuning_const("min_blocks", tuning.min_blocks ? tuning.min_blocks : matvec_min_blocks(unroll)),
                    tuning_const("prefetch_kib", tuning.prefetch_kib >= 0 ? tuning.prefetch_kib : kMatvecPrefetchKib)};
   return key;
 }
