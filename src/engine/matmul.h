@@ -169,12 +169,8 @@ constexpr int kMatvecPrefetchKib = 4 * 1024;
 // on H100 (notes/decode.md):
 // - unroll <= 2: a budget of 2 blocks (128 registers): ptxas then takes 64-80 on every
 //   specialized shape, still 3 blocks of 8 warps per SM, and decode runs 0.2-2% faster than under
-//   the 3-block budget on all five dense presets. The generic twins of the residual products
-//   take 95 (2 blocks per SM) and decode 1-2% slower on the 7-8B presets: the constant is tuned
-//   for the specialized build.
-// - unroll 3-4 (a warp's groups in one trip): 3 blocks (85 registers); at 2 they take 96-108 and
-//   run at 2 blocks per SM (qwen2-3b 5.6% slower). The unroll-4 loops spill 16-56 B under this
-//   budget and still decode faster than unspilled (tests/engine/kernel_set_test.cpp allows it).
+//   the 3-block budget on all five dense presets. (The generic build keeps 3: kernels/matvec_q8r.cuh.)
+// - unroll 3 (a warp's 3 groups in one trip, qwen2-1.5b's k = 1536): 3 blocks (85 registers).
 inline int matvec_min_blocks(int unroll) { return unroll <= 2 ? 2 : 3; }
 
 // matvec_q8r<k, n, out_kind, act, has_bias, norm, max_tokens, warps, unroll, min_blocks, prefetch_kib>
@@ -184,14 +180,15 @@ inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const
   KILN_CHECK(max_tokens >= 1 && max_tokens <= kMatvecMaxTokens, "matvec_q8r: max_tokens must be 1..8, got ",
              max_tokens);
   // Warps split K by 64-weight groups; each lane keeps `unroll` groups (2 x 16 B of weights and
-  // 8 words of x each) in flight per loop trip. Measured on H100 (notes/matmul.md): 8 warps x 2
-  // groups streams best (2.9 TB/s on the LM head); deeper unrolling costs occupancy, except
-  // where a warp has at most 4 groups: all of them in one trip (qwen2-1.5b's k = 1536, 3 groups
-  // a warp: notes/decode.md).
+  // 8 words of x each) in flight per loop trip. Measured on H100 (notes/matmul.md, decode.md):
+  // 8 warps x 2 groups streams best (2.9 TB/s on the LM head); deeper unrolling costs
+  // occupancy, except where a warp has 3 groups: all of them in one trip (qwen2-1.5b's
+  // k = 1536). 4 in one trip (qwen2-3b's k = 2048) spilled under any budget that keeps 3 blocks
+  // per SM and decoded 2.7% slower than two trips of 2.
   const int groups = (s.k + 63) / 64;
   const int warps = tuning.warps ? tuning.warps : 8;
   const int per_warp = (groups + warps - 1) / warps;
-  const int unroll = tuning.unroll ? tuning.unroll : per_warp <= 4 ? per_warp : 2;
+  const int unroll = tuning.unroll ? tuning.unroll : per_warp <= 3 ? per_warp : 2;
   jit::KernelKey key;
   key.kernel = "matvec_q8r";
   key.file = "matvec_q8r.cuh";

@@ -60,7 +60,12 @@ __device__ __forceinline__ void norm_by_last_block(const Q8MatmulParams& p, int 
 
 template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int NORM, int MAX_TOKENS, int WARPS, int UNROLL,
           int MIN_BLOCKS, int PREFETCH_KIB>
-__global__ void __launch_bounds__(WARPS * 32, MIN_BLOCKS) matvec_q8r(const __grid_constant__ MatvecQ8rParams p) {
+// MIN_BLOCKS: blocks per SM the registers must allow (engine/matmul.h: matvec_min_blocks), a budget
+// tuned on the specialized build. The generic one (K = 0) keeps more values live across its
+// run-time loops and, under 2 blocks, took 95 registers on its residual products (2 blocks per
+// SM, decode 1-2% slower than under 3 on the 7-8B presets, H100): it keeps at least 3.
+__global__ void __launch_bounds__(WARPS * 32, K || MIN_BLOCKS >= 3 ? MIN_BLOCKS : 3)
+    matvec_q8r(const __grid_constant__ MatvecQ8rParams p) {
   using namespace kiln_q8;
   static_assert(MAX_TOKENS >= 1 && MAX_TOKENS <= 8, "matvec_q8r: max_tokens must be 1..8");
   static_assert(K % 32 == 0 && WARPS >= 1 && UNROLL >= 1 && MIN_BLOCKS >= 1, "matvec_q8r: bad constants");

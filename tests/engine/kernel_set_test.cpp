@@ -54,11 +54,9 @@ TEST(EngineKernelSet, RefusesArchsTheEngineDoesNotRun) {
   }
 }
 
-// Every kernel compiles, and the specialized ones do not spill, with one measured exception: the
-// mat-vec taking all of a warp's 4 groups in one trip (unroll 4, qwen2-3b's k = 2048) spills
-// 16-56 B under its 3-blocks-per-SM register budget, and still decodes faster than unspilled at
-// 2 blocks per SM (503 vs 475 t/s on H100, notes/decode.md); more than 64 B fails. The generic
-// twins' spills are printed, not checked.
+// Every kernel compiles, and the specialized ones do not spill (a spill in a mat-vec is what its
+// register budget must prevent: notes/decode.md). The generic twins' spills are printed, not
+// checked.
 TEST(EngineKernelSet, DensePresetsCompileForSm90aInBothBuilds) {
   for (jit::Mode mode : {jit::Mode::specialized, jit::Mode::generic}) {
     jit::testing::TempDir cache;
@@ -83,9 +81,7 @@ TEST(EngineKernelSet, DensePresetsCompileForSm90aInBothBuilds) {
       ASSERT_GE(entry.stack_bytes, 0) << entry.path << ": cubin not readable";
       ++entries;
       if (entry.stack_bytes == 0) continue;
-      const bool one_trip_matvec =
-          entry.name.rfind("matvec_q8r<", 0) == 0 && entry.name.find(",unroll=4,") != std::string::npos;
-      if (mode == jit::Mode::specialized && !(one_trip_matvec && entry.stack_bytes <= 64))
+      if (mode == jit::Mode::specialized)
         ADD_FAILURE() << entry.name << " spills: " << entry.stack_bytes << " B of stack at " << entry.registers
                       << " registers";
       else

@@ -278,7 +278,7 @@ TEST(MatmulGpu, Generic) {
 }
 
 // The mat-vec under other register budgets than the default's: none (min_blocks 1, the
-// compiler's choice) and 64 registers (4 blocks per SM: spills at unroll 4, still correct).
+// compiler's choice) and 64 registers (4 blocks per SM).
 TEST(MatmulGpu, MatvecRegisterBudgets) {
   KILN_REQUIRE_GPU();
   for (int min_blocks : {1, 4}) {

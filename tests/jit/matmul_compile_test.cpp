@@ -18,8 +18,12 @@ TEST(MatmulCompile, KeysNameTheirShapeAndTiles) {
   const MatmulShape down{4096, 14336, MatmulOut::add_f32, MatmulAct::none, false};
   EXPECT_EQ(matmul_key(down, 1).str(),
             "matvec_q8r<k=14336,n=4096,out_kind=2,act=0,has_bias=0,norm=0,max_tokens=1,warps=8,unroll=2,min_blocks=2,prefetch_kib=4096>");
-  // One trip of 3 groups a warp (k = 1536): the 3-block register budget.
-  EXPECT_EQ(matmul_key({1536, 1536, MatmulOut::f32, MatmulAct::none, false}, 1).get("min_blocks"), 3);
+  // One trip of 3 groups a warp (k = 1536): the 3-block register budget; 4 groups (k = 2048) take
+  // two trips of 2.
+  const KernelKey one_trip = matmul_key({1536, 1536, MatmulOut::f32, MatmulAct::none, false}, 1);
+  EXPECT_EQ(one_trip.get("unroll"), 3);
+  EXPECT_EQ(one_trip.get("min_blocks"), 3);
+  EXPECT_EQ(matmul_key({2048, 2048, MatmulOut::f32, MatmulAct::none, false}, 1).get("unroll"), 2);
   const KernelKey gemm = matmul_key(down, 512);
   EXPECT_EQ(gemm.kernel, "gemm_q8_0");
   EXPECT_EQ(gemm.get("wgmma"), 1);
