@@ -40,14 +40,12 @@ __device__ __forceinline__ void prefetch_rows(const void* qs, const void* d, lon
     kiln_dev::prefetch_l2(static_cast<const char*>(d) + row0 * (kp / 16), static_cast<unsigned>(d_bytes & ~15ll));
 }
 
-// The NORM epilogue: every block calls it after storing its rows.
+// The NORM epilogue, after warp 0 stored the block's rows and each of its lanes fenced them, and
+// lane 0 counted the block (is_last), and a barrier published that: the last block to finish
+// normalizes all the rows (reading them through L2) and resets the counter.
 template <int N, int THREADS>
-__device__ __forceinline__ void norm_by_last_block(const Q8MatmulParams& p, int n, int m, float* scratch) {
-  __shared__ int is_last;
-  __threadfence();  // this block's rows are visible device-wide before it counts itself
-  __syncthreads();
-  if (threadIdx.x == 0) is_last = atomicAdd(p.norm_counter, 1) == static_cast<int>(gridDim.x) - 1;
-  __syncthreads();
+__device__ __forceinline__ void norm_by_last_block(const Q8MatmulParams& p, int n, int m, bool is_last,
+                                                   float* scratch) {
   if (!is_last) return;
   __threadfence();
   for (int row = 0; row < m; ++row)
@@ -58,12 +56,12 @@ __device__ __forceinline__ void norm_by_last_block(const Q8MatmulParams& p, int 
   if (threadIdx.x == 0) *p.norm_counter = 0;  // ready for the next launch (or graph replay)
 }
 
-template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int NORM, int MAX_TOKENS, int WARPS, int UNROLL,
-          int MIN_BLOCKS, int PREFETCH_KIB>
 // MIN_BLOCKS: blocks per SM the registers must allow (engine/matmul.h: matvec_min_blocks), a budget
 // tuned on the specialized build. The generic one (K = 0) keeps more values live across its
 // run-time loops and, under 2 blocks, took 95 registers on its residual products (2 blocks per
 // SM, decode 1-2% slower than under 3 on the 7-8B presets, H100): it keeps at least 3.
+template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int NORM, int MAX_TOKENS, int WARPS, int UNROLL,
+          int MIN_BLOCKS, int PREFETCH_KIB>
 __global__ void __launch_bounds__(WARPS * 32, K || MIN_BLOCKS >= 3 ? MIN_BLOCKS : 3)
     matvec_q8r(const __grid_constant__ MatvecQ8rParams p) {
   using namespace kiln_q8;
@@ -72,6 +70,7 @@ __global__ void __launch_bounds__(WARPS * 32, K || MIN_BLOCKS >= 3 ? MIN_BLOCKS 
   static_assert(!NORM || OUT_KIND == kMatmulOutAddF32, "matvec_q8r: the norm epilogue follows a residual add");
   constexpr bool GATED = OUT_KIND == kMatmulOutGatedF16;
   __shared__ float4 partial[WARPS][32];
+  __shared__ int is_last;  // NORM: this block finished last
 
   const int k = K ? K : p.k, n = N ? N : p.n;
   const int kp = (k + kQ8rGroup - 1) / kQ8rGroup * kQ8rGroup, n_groups = kp / kQ8rGroup;
@@ -155,9 +154,14 @@ __global__ void __launch_bounds__(WARPS * 32, K || MIN_BLOCKS >= 3 ? MIN_BLOCKS 
       sum[3] += v.w;
     }
     store_fragment<OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, kMatvecQ8rRowsPerBlock, 0, 0, sum);
+    if constexpr (NORM) {
+      __threadfence();  // this lane's rows are visible device-wide before the block counts itself
+      __syncwarp();
+      if (lane == 0) is_last = atomicAdd(p.norm_counter, 1) == static_cast<int>(gridDim.x) - 1;
+    }
   }
   if constexpr (NORM) {
-    __syncthreads();  // warp 0 is done with `partial`: it becomes the norm's scratch
-    norm_by_last_block<N, WARPS * 32>(p, n, m, reinterpret_cast<float*>(partial));
+    __syncthreads();  // is_last is published, and warp 0 is done with `partial`: the norm's scratch
+    norm_by_last_block<N, WARPS * 32>(p, n, m, is_last, reinterpret_cast<float*>(partial));
   }
 }
