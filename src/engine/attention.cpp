@@ -24,6 +24,15 @@ void check_kernel_shape(const jit::Kernel& kernel, const AttnShape& s) {
              s.n_kv_heads, " window=", s.window, " sinks=", s.sinks, " page_size=", s.page_size);
 }
 
+// The same for the combine kernel, whose key holds head_dim, gqa, n_kv_heads and sinks only.
+void check_kernel_shape_subset(const jit::Kernel& kernel, const AttnShape& s) {
+  const int gqa = key_constant(kernel, "gqa"), n_kv = key_constant(kernel, "n_kv_heads");
+  KILN_CHECK(key_constant(kernel, "head_dim") == s.head_dim && (gqa == 0 || gqa == s.gqa()) &&
+                 (n_kv == 0 || n_kv == s.n_kv_heads) && key_constant(kernel, "sinks") == int(s.sinks),
+             kernel.name(), ": built for another shape than head_dim=", s.head_dim, " heads=", s.n_heads, "/",
+             s.n_kv_heads, " sinks=", s.sinks);
+}
+
 AttnParams make_params(const AttnShape& s, const AttnArgs& a) {
   AttnParams p{};
   p.q = a.q;
@@ -55,16 +64,33 @@ void check_args(const jit::Kernel& kernel, const AttnShape& s, const AttnArgs& a
 
 }  // namespace
 
-void attn_prefill_launch(const jit::Kernel& kernel, const AttnShape& s, const AttnArgs& args, cudaStream_t stream) {
+void attn_prefill_launch(const jit::Kernel& kernel, const jit::Kernel* combine, const AttnShape& s,
+                         const AttnArgs& args, int splits, cudaStream_t stream) {
   check_args(kernel, s, args);
   if (args.batch.max_q == 0) return;
   const int warps = key_constant(kernel, "warps");
   const int block_m = 16 * warps;
   const long long rows = static_cast<long long>(args.batch.max_q) * s.gqa();
-  const dim3 grid(static_cast<unsigned>((rows + block_m - 1) / block_m), s.n_kv_heads, args.batch.n_seqs);
-  const AttnParams p = make_params(s, args);
-  kernel.launch(grid, dim3(32 * warps), attn_prefill_smem_bytes(s.head_dim, warps, key_constant(kernel, "wgmma")),
-                stream, p);
+  const unsigned tiles = static_cast<unsigned>((rows + block_m - 1) / block_m);
+  KILN_CHECK(splits >= 1 && splits <= kAttnPrefillMaxSplits, kernel.name(), ": ", splits, " key splits (1..",
+             kAttnPrefillMaxSplits, ")");
+  AttnParams p = make_params(s, args);
+  p.prefill_splits = splits;
+  if (splits > 1) {
+    KILN_CHECK(combine && combine->key().get("block_m") == block_m, kernel.name(), ": key splits need the combine "
+               "kernel of its rows per CTA");
+    check_kernel_shape_subset(*combine, s);
+    const uint64_t rows_total = uint64_t(tiles) * block_m * s.n_kv_heads * args.batch.n_seqs * splits;
+    const uint64_t need = rows_total * (s.head_dim + 2) * 4;
+    KILN_CHECK(args.workspace && args.workspace_bytes >= need, kernel.name(), ": ", splits, " key splits need ", need,
+               " bytes of workspace, it has ", args.workspace_bytes);
+    p.partial_o = args.workspace;
+    p.partial_ml = args.workspace + rows_total * s.head_dim;
+  }
+  kernel.launch(dim3(tiles * splits, s.n_kv_heads, args.batch.n_seqs), dim3(32 * warps),
+                attn_prefill_smem_bytes(s.head_dim, warps, key_constant(kernel, "wgmma")), stream, p);
+  // The combine: a warp per query row, 4 a block.
+  if (splits > 1) combine->launch(dim3(tiles * block_m / 4, s.n_kv_heads, args.batch.n_seqs), dim3(128), 0, stream, p);
 }
 
 void attn_decode_launch(const jit::Kernel& decode, const AttnShape& s, const AttnArgs& args, int n_splits,
@@ -233,11 +259,13 @@ uint64_t kv_scratch_bytes(const model::Model& model, int n_ctx, KvTypes types) {
   return 2ull * kv_pages_for(n_ctx) * kKvPageSize * model.hp.n_kv_heads * model.hp.head_dim * 2;
 }
 
-uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_ubatch, KvTypes types) {
+uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_ubatch, int sm_count, KvTypes types) {
   AttnShape s;
   s.head_dim = model.hp.head_dim;
   s.n_heads = model.hp.n_heads;
-  return attn_decode_workspace_bytes(s, 1) + kv_scratch_bytes(model, n_ctx, types) +
+  s.n_kv_heads = model.hp.n_kv_heads;
+  return std::max(attn_decode_workspace_bytes(s, 1), attn_prefill_workspace_bytes(s, {.sm_count = sm_count})) +
+         kv_scratch_bytes(model, n_ctx, types) +
          (types.any_q8() ? uint64_t(kv_pages_for(n_ctx)) * 4 : 0);
 }
 
@@ -283,7 +311,7 @@ AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_uba
     c.rope_tables = DeviceBuffer(tables.size() * sizeof(double), "RoPE frequency tables");
     c.rope_tables.upload(tables.data(), tables.size() * sizeof(double));
   }
-  c.workspace = DeviceBuffer(attention_workspace_bytes(model, n_ctx, n_ubatch), "attention decode workspace");
+  c.workspace = DeviceBuffer(attention_workspace_bytes(model, n_ctx, n_ubatch, sm_count), "attention workspace");
   if (types.any_q8()) {
     c.kv_scratch = DeviceBuffer(kv_scratch_bytes(model, n_ctx, types), "f16 view of the q8_0 KV cache (prefill)");
     std::vector<int32_t> identity(kv_pages_for(n_ctx));
@@ -368,8 +396,16 @@ void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCa
                               config.kv_scratch_table.as<int32_t>(), stream);
       }
     }
-    const jit::Kernel* prefill = plan.next([&] { return attn_prefill_key(l.shape, n, 1, config.target); });
-    if (prefill) attn_prefill_launch(*prefill, l.shape, a, stream);
+    const jit::KernelKey prefill_key = attn_prefill_key(l.shape, n, 1, config.target);
+    const jit::Kernel* prefill = plan.next([&] { return prefill_key; });
+    const jit::Kernel* combine =
+        plan.next([&] { return attn_prefill_combine_key(l.shape, static_cast<int>(prefill_key.get("warps"))); });
+    if (prefill) {
+      int kv_len = 0;
+      for (int32_t len : kv.kv_lens()) kv_len = std::max(kv_len, int(len));
+      const int splits = attn_prefill_splits(prefill_key, l.shape, batch.max_q, batch.n_seqs, kv_len, config.target);
+      attn_prefill_launch(*prefill, combine, l.shape, a, splits, stream);
+    }
   }
 }
 

@@ -96,12 +96,17 @@ inline std::vector<jit::Constant> shape_constants(const AttnShape& s) {
 // Prefill warps: the one whose busiest SM processes the fewest query rows. CTAs are spread
 // round-robin, so the busiest SM runs ceil(ctas / sm_count) of them, each 16 x warps rows; ties
 // go to 8 warps (each K/V tile read from L2 serves twice the rows).
+// Where 8-warp CTAs fill at most half the SMs, 8 warps: attn_prefill_splits then gives each row
+// tile two CTAs (qwen2-1.5b/3b, 2 KV heads, at 512 tokens: 96 and 128 CTAs of 8 warps instead of
+// 96 and 128 of 4; pp512 +36-44% at depth 32768 on the H100, notes/attention.md).
+inline long long prefill_ctas(const AttnShape& s, int n_tokens, int n_seqs, int warps) {
+  const int rows_per_seq = (n_tokens + n_seqs - 1) / n_seqs * s.gqa(), block_m = 16 * warps;
+  return static_cast<long long>((rows_per_seq + block_m - 1) / block_m) * s.n_kv_heads * n_seqs;
+}
 inline int choose_prefill_warps(const AttnShape& s, int n_tokens, int n_seqs, const AttnTarget& target) {
-  const int rows_per_seq = (n_tokens + n_seqs - 1) / n_seqs * s.gqa();
+  if (2 * prefill_ctas(s, n_tokens, n_seqs, 8) <= target.sm_count) return 8;
   auto busiest = [&](int warps) {
-    const int block_m = 16 * warps;
-    const long long ctas = static_cast<long long>((rows_per_seq + block_m - 1) / block_m) * s.n_kv_heads * n_seqs;
-    return (ctas + target.sm_count - 1) / target.sm_count * block_m;
+    return (prefill_ctas(s, n_tokens, n_seqs, warps) + target.sm_count - 1) / target.sm_count * (16 * warps);
   };
   return busiest(4) < busiest(8) ? 4 : 8;
 }
@@ -171,6 +176,33 @@ inline jit::KernelKey attn_prefill_key(const AttnShape& s, int n_tokens, int n_s
   key.constants.push_back(tuning_const("warps", warps));
   key.constants.push_back(tuning_const("wgmma", wgmma));
   key.dynamic_smem_bytes = attn_prefill_smem_bytes(s.head_dim, warps, wgmma);
+  return key;
+}
+
+// Key splits of a prefill launched with `key` (attn_prefill_key): 2 where its CTAs fill at most
+// half the SMs (one CTA per SM: its shared memory) and the longest row tile has at least two key
+// iterations, each split then taking half of them; else 1. max_q: the most new tokens of a
+// sequence, max_kv_len: the longest sequence's keys, new ones included.
+inline int attn_prefill_splits(const jit::KernelKey& key, const AttnShape& s, int max_q, int n_seqs, int max_kv_len,
+                               const AttnTarget& target = {}) {
+  const int warps = static_cast<int>(key.get("warps"));
+  const long long ctas = attn_detail::prefill_ctas(s, max_q * n_seqs, n_seqs, warps);
+  const int keys_per_iter = key.get("wgmma") == 1 && s.head_dim == 128 ? 2 * kAttnTileKeys : kAttnTileKeys;
+  const int iters = (max_kv_len + keys_per_iter - 1) / keys_per_iter;
+  return ctas * kAttnPrefillMaxSplits <= target.sm_count && iters >= kAttnPrefillMaxSplits ? kAttnPrefillMaxSplits : 1;
+}
+
+// attn_prefill_combine<head_dim, gqa, n_kv_heads, sinks, block_m>: merges a split prefill's
+// partials (kernels/attn_prefill_combine.cuh); `warps` is the prefill key's.
+inline jit::KernelKey attn_prefill_combine_key(const AttnShape& s, int warps) {
+  using namespace attn_detail;
+  check_shape(s);
+  jit::KernelKey key;
+  key.kernel = "attn_prefill_combine";
+  key.file = "attn_prefill_combine.cuh";
+  key.constants = {variant_const("head_dim", s.head_dim), shape_const("gqa", s.gqa()),
+                   shape_const("n_kv_heads", s.n_kv_heads), variant_const("sinks", s.sinks),
+                   tuning_const("block_m", 16 * warps)};
   return key;
 }
 
@@ -286,8 +318,16 @@ inline uint64_t attn_decode_workspace_bytes(const AttnShape& s, int n_seqs, int 
   return uint64_t(n_seqs) * s.n_heads * max_splits * (s.head_dim + 2) * 4;
 }
 
-// Checks the arguments and launches `kernel` (from attn_prefill_key).
-void attn_prefill_launch(const jit::Kernel& kernel, const AttnShape& s, const AttnArgs& args, cudaStream_t stream);
+// Workspace of a prefill's key splits: the partials of every row tile of at most sm_count / 2
+// CTAs (attn_prefill_splits), each of up to 128 rows.
+inline uint64_t attn_prefill_workspace_bytes(const AttnShape& s, const AttnTarget& target = {}) {
+  return uint64_t(target.sm_count / kAttnPrefillMaxSplits) * kAttnPrefillMaxSplits * 128 * (s.head_dim + 2) * 4;
+}
+
+// Checks the arguments and launches `kernel` (from attn_prefill_key) with `splits` CTAs per row
+// tile (attn_prefill_splits), then `combine` (from attn_prefill_combine_key) when splits > 1.
+void attn_prefill_launch(const jit::Kernel& kernel, const jit::Kernel* combine, const AttnShape& s,
+                         const AttnArgs& args, int splits, cudaStream_t stream);
 // Launches attn_decode with n_splits CTAs per (kv head, sequence) (the last to finish combines
 // them). Every sequence of args.batch must have exactly one query token.
 void attn_decode_launch(const jit::Kernel& decode, const AttnShape& s, const AttnArgs& args, int n_splits,
@@ -346,9 +386,10 @@ struct AttentionConfig {
 
 // Bytes of prefill's f16 view of a q8_0 cache (0 for an f16 one): one layer, one sequence.
 uint64_t kv_scratch_bytes(const model::Model& model, int n_ctx, KvTypes types);
-// Bytes of the decode workspace for one sequence plus the q8_0 prefill view (the engine's memory
-// budget).
-uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_ubatch, KvTypes types = {});
+// Bytes of the attention workspace for one sequence (decode splits or prefill key splits,
+// whichever needs more) plus the q8_0 prefill view (the engine's memory budget).
+uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_ubatch, int sm_count,
+                                   KvTypes types = {});
 // Builds the config (uploads the RoPE tables, allocates the workspace; with allocate = false
 // neither, for planning kernel sets without a GPU).
 AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, int sm_count,

@@ -55,7 +55,7 @@ ForwardConfig forward_config(const model::Model& model, int n_ctx, int n_ubatch,
   const uint64_t u = n_ubatch, e = hp.n_embd;
   const uint64_t heads = uint64_t(hp.n_heads) * hp.head_dim;
   c.activation_bytes = u * (8 + 6 * e + 2 * uint64_t(hp.n_ff) + 4 * qkv_rows(hp) + 4 * heads) + 4ull * hp.n_vocab +
-                       attention_workspace_bytes(model, n_ctx, n_ubatch, kv_types);
+                       attention_workspace_bytes(model, n_ctx, n_ubatch, device.sm_count, kv_types);
   return c;
 }
 

@@ -20,6 +20,8 @@
 constexpr int kAttnTileKeys = 64;
 // Query heads per KV head the decode kernel handles (one n8 tile of the tensor cores).
 constexpr int kAttnDecodeMaxGqa = 8;
+// Most CTAs a prefill row tile is split into over its keys (engine: attn_prefill_splits).
+constexpr int kAttnPrefillMaxSplits = 2;
 // Threads of attn_decode (4 warps of 16 keys: one tile per pipeline stage).
 constexpr int kAttnDecodeWarps = 4;
 
@@ -32,8 +34,11 @@ struct AttnParams {
   const int* kv_len;      // [n_seqs]
   const int* page_table;  // [n_seqs][max_pages]
   const float* sinks;     // [n_heads] logits added to the softmax denominator (key sinks=1), else null
-  float* partial_o;       // decode with splits: f32 [n_seqs][n_heads][max_splits][head_dim]
-  float* partial_ml;      // decode with splits: f32 [n_seqs][n_heads][max_splits][2] (max, sum), log2 units
+  float* partial_o;       // decode with splits: f32 [n_seqs][n_heads][max_splits][head_dim]; prefill with
+                          // splits: f32 [n_seqs][n_kv_heads][row tiles][splits][16 warps][head_dim]
+  float* partial_ml;      // the same with (max, sum) in log2 units for head_dim
+  int prefill_splits;     // attn_prefill: CTAs per row tile, each over its share of the key iterations
+                          // (1: it normalizes and stores its rows; more: attn_prefill_combine does)
   int* split_counters;    // decode with splits: [n_seqs][n_kv_heads], 0 before a launch and after it
   int max_pages;          // row length of page_table
   int max_splits;         // decode workspace: splits it has room for

@@ -5,8 +5,10 @@
 // Work split: one CTA = one KV head x BLOCK_M = 16 * WARPS query rows of one sequence, where the
 // rows are the (token, head) pairs of the gqa query heads sharing that KV head, token-major
 // (row r: token r / gqa, head kv_head * gqa + r % gqa). Every K/V tile is read once for all of
-// them. grid = (row tiles of the longest sequence, n_kv_heads, n_seqs); the last row tiles, which
-// see the most keys under the causal mask, are started first.
+// them. grid = (row tiles of the longest sequence x prefill_splits, n_kv_heads, n_seqs); the last
+// row tiles, which see the most keys under the causal mask, are started first. With splits > 1
+// (few row tiles, long contexts: engine/attention.h) the CTAs of a row tile take consecutive
+// shares of its key iterations and leave O, max and sum unnormalized for attn_prefill_combine.
 // Per CTA: Q tile -> shared memory (-> registers when head_dim <= 128); then over 64-key tiles
 // (128 on the wide wgmma path; cp.async, two stages): S = Q K^T on mma.sync m16n8k16, mask only
 // on tiles that cross the causal or window edge, online softmax in registers (log2 units), O += P V. Tiles wholly before
@@ -109,7 +111,10 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   const int q_begin = p.q_start[seq];
   const int n_q = p.q_start[seq + 1] - q_begin;
   const int n_rows = n_q * gqa;
-  const int r0 = (gridDim.x - 1 - blockIdx.x) * BLOCK_M;
+  // prefill_splits CTAs share a row tile, split s taking the s-th share of its key iterations.
+  const int splits = p.prefill_splits > 1 ? p.prefill_splits : 1, split = blockIdx.x % splits;
+  const int n_tiles = gridDim.x / splits, tile = n_tiles - 1 - blockIdx.x / splits;
+  const int r0 = tile * BLOCK_M;
   if (r0 >= n_rows) return;
   const int kv_len = p.kv_len[seq];
   const int pos0 = kv_len - n_q;  // position of the sequence's first new token
@@ -132,7 +137,8 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   // 64-key tiles [tile_begin, tile_end); an iteration takes BN / 64 of them (the last may run
   // past tile_end: zero-filled, masked).
   const int tile_begin = k_lo / kAttnTileKeys, tile_end = (pos_last + 1 + kAttnTileKeys - 1) / kAttnTileKeys;
-  const int n_iters = (tile_end - tile_begin + BN / kAttnTileKeys - 1) / (BN / kAttnTileKeys);
+  const int n_iters_all = (tile_end - tile_begin + BN / kAttnTileKeys - 1) / (BN / kAttnTileKeys);
+  const int it_begin = split * n_iters_all / splits, n_iters = (split + 1) * n_iters_all / splits - it_begin;
 
   // Q tile (padding rows past n_rows read nothing and are zero).
   const f16_bits* q = static_cast<const f16_bits*>(p.q);
@@ -149,7 +155,7 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   const f16_bits* k_pool = static_cast<const f16_bits*>(p.k_pool);
   const f16_bits* v_pool = static_cast<const f16_bits*>(p.v_pool);
   // Keys of iteration `it`: [k_first + it * BN, + BN).
-  const int k_first = tile_begin * kAttnTileKeys;
+  const int k_first = tile_begin * kAttnTileKeys + it_begin * BN;
   auto load_tile = [&](int it, int stage) {
     const int k0 = k_first + it * BN;
     if constexpr (WIDE) {
@@ -348,6 +354,27 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
       }
     }
     __syncthreads();  // the next iteration's load overwrites this stage
+  }
+
+  if (splits > 1) {
+    // Unnormalized: O, the running max m and the denominator l of each row, for
+    // attn_prefill_combine (padding rows too: it skips them). A split with no iterations writes
+    // m = -inf, l = 0.
+    cp_async_wait<0>();  // nothing in flight into shared memory when the CTA ends
+    const long long part = ((static_cast<long long>(seq) * n_kv_heads + kv_head) * n_tiles + tile) * splits + split;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int row = warp * 16 + g + 8 * h;
+      float sum = l[h];
+      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+      float* o_row = p.partial_o + (part * BLOCK_M + row) * D;
+#pragma unroll
+      for (int i = 0; i < OTILES; ++i)
+        *reinterpret_cast<float2*>(o_row + 8 * i + 2 * t) = make_float2(o[i][2 * h], o[i][2 * h + 1]);
+      if (t == 0) *reinterpret_cast<float2*>(p.partial_ml + (part * BLOCK_M + row) * 2) = make_float2(m[h], sum);
+    }
+    return;
   }
 
   // Finish the denominators (quad sum; sinks join here, in log2 units), normalize, and stage

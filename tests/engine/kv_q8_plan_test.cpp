@@ -37,8 +37,8 @@ TEST(KvQ8, CacheBytes) {
   // Prefill's f16 view: one layer's K and V of n_ctx tokens, only for a q8_0 cache.
   EXPECT_EQ(engine::kv_scratch_bytes(m, 32768, {}), 0u);
   EXPECT_EQ(engine::kv_scratch_bytes(m, 32768, {KvType::q8_0, KvType::f16}), 2ull * 32768 * 8 * 128 * 2);
-  EXPECT_GT(engine::attention_workspace_bytes(m, 32768, 512, {KvType::q8_0, KvType::q8_0}),
-            engine::attention_workspace_bytes(m, 32768, 512));
+  EXPECT_GT(engine::attention_workspace_bytes(m, 32768, 512, 132, {KvType::q8_0, KvType::q8_0}),
+            engine::attention_workspace_bytes(m, 32768, 512, 132));
 }
 
 TEST(KvQ8, TypeNames) {

@@ -9,7 +9,9 @@
 #include <random>
 #include <vector>
 
+#include "engine/attention.h"
 #include "engine/kv_cache.h"
+#include "jit/library.h"
 
 namespace kiln::engine::testing {
 
@@ -41,6 +43,25 @@ PagedBatch make_paged_batch(const Seqs& seqs, int page_size, std::mt19937_64& rn
   for (int si = 0; si < n_seqs; ++si)
     for (int pg = 0; pg < kv_pages_for(b.kv_len[si], page_size); ++pg) b.table[size_t(si) * b.max_pages + pg] = ids[used++];
   return b;
+}
+
+// Workspace for a batch's attention: decode splits, or prefill key splits of every row tile
+// (rows rounded up to 128, the widest CTA).
+inline uint64_t attn_test_workspace_bytes(const AttnShape& s, int n_seqs, int max_q) {
+  const uint64_t rows = uint64_t(max_q * s.gqa() + 127) / 128 * 128;
+  const uint64_t prefill = uint64_t(n_seqs) * s.n_kv_heads * rows * kAttnPrefillMaxSplits * (s.head_dim + 2) * 4;
+  return std::max(attn_decode_workspace_bytes(s, n_seqs, kAttnMaxSplits), prefill);
+}
+
+// Launches a prefill as the engine does: the split count attn_prefill_splits gives (or `splits`
+// when not 0), the combine kernel after a split one.
+inline void launch_prefill(jit::Library& lib, const jit::KernelKey& key, const AttnShape& s, const AttnArgs& a,
+                           const std::vector<int32_t>& kv_len, int splits = 0) {
+  const int longest = kv_len.empty() ? 0 : *std::max_element(kv_len.begin(), kv_len.end());
+  if (!splits) splits = attn_prefill_splits(key, s, a.batch.max_q, a.batch.n_seqs, longest);
+  const jit::Kernel* combine =
+      splits > 1 ? &lib.get(attn_prefill_combine_key(s, static_cast<int>(key.get("warps")))) : nullptr;
+  attn_prefill_launch(lib.get(key), combine, s, a, splits, nullptr);
 }
 
 }  // namespace kiln::engine::testing

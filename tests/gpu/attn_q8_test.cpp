@@ -142,7 +142,9 @@ double run_case(const Case& c, Mode mode, uint64_t seed) {
   d_kv_len.upload(kv_len);
   d_table.upload(table);
   d_out.poison();
-  const uint64_t ws_bytes = attn_decode_workspace_bytes(s, n_seqs, kAttnMaxSplits);
+  int max_q = 0;
+  for (auto [n_q, depth] : c.seqs) max_q = std::max(max_q, n_q);
+  const uint64_t ws_bytes = testing::attn_test_workspace_bytes(s, n_seqs, max_q);
   DeviceBytes d_ws(ws_bytes), d_counters(size_t(n_seqs) * HK * 4);
   KILN_CUDA_CHECK(cudaMemset(d_counters.get(), 0, d_counters.bytes()));
 
@@ -177,7 +179,7 @@ double run_case(const Case& c, Mode mode, uint64_t seed) {
     d_view.poison();
     const AttnArgs view = kv_dequant_launch(lib.get(kv_dequant_key(s)), s, a, d_view.get(),
                                             d_view.get<char>(view_pool), view_pool, d_identity.get<int32_t>(), nullptr);
-    attn_prefill_launch(lib.get(attn_prefill_key(s, n_tokens, n_seqs)), s, view, nullptr);
+    testing::launch_prefill(lib, attn_prefill_key(s, n_tokens, n_seqs), s, view, kv_len);
   }
   jit::testing::sync_and_check(describe(c, mode));
   const std::vector<uint16_t> out = d_out.download<uint16_t>(q.size());

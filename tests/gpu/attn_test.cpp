@@ -39,7 +39,7 @@ struct Case {
   AttnShape shape;
   std::vector<Seq> seqs;
   bool decode = false;  // attn_decode (every n_q is 1) instead of attn_prefill
-  int splits = 0;       // decode: 0 = the heuristic's
+  int splits = 0;       // decode splits, prefill key splits: 0 = the heuristic's
   int wgmma = -1;       // prefill: -1 = the heuristic's, 0 mma.sync, 1 wgmma, 2 wgmma (v3 schedule)
   float q_range = 3.f;  // q in [-q_range, q_range], k and v in [-1, 1]: softmax neither flat nor one-hot
 };
@@ -48,8 +48,8 @@ std::string describe(const Case& c, Mode mode) {
   std::string s = std::string(jit::mode_name(mode)) + (c.decode ? " decode" : " prefill") +
                   " head_dim=" + std::to_string(c.shape.head_dim) + " heads=" + std::to_string(c.shape.n_heads) + "/" +
                   std::to_string(c.shape.n_kv_heads) + " window=" + std::to_string(c.shape.window) +
-                  " sinks=" + std::to_string(c.shape.sinks) + (c.decode ? " splits=" + std::to_string(c.splits)
-                  : " wgmma=" + std::to_string(c.wgmma)) + " seqs=";
+                  " sinks=" + std::to_string(c.shape.sinks) + " splits=" + std::to_string(c.splits) +
+                  (c.decode ? "" : " wgmma=" + std::to_string(c.wgmma)) + " seqs=";
   for (const Seq& q : c.seqs) s += std::to_string(q.n_q) + "@" + std::to_string(q.depth) + " ";
   return s;
 }
@@ -127,7 +127,9 @@ Result run_case(const Case& c, Mode mode, uint64_t seed) {
   d_table.upload(table);
   d_sinks.upload(sinks);
   d_out.poison();
-  const uint64_t ws_bytes = attn_decode_workspace_bytes(s, n_seqs, kAttnMaxSplits);
+  int max_q = 0;
+  for (const Seq& sq : c.seqs) max_q = std::max(max_q, sq.n_q);
+  const uint64_t ws_bytes = testing::attn_test_workspace_bytes(s, n_seqs, max_q);
   DeviceBytes d_ws(ws_bytes), d_counters(size_t(n_seqs) * HK * 4);
   d_ws.poison();
   KILN_CUDA_CHECK(cudaMemset(d_counters.get(), 0, d_counters.bytes()));
@@ -159,7 +161,8 @@ Result run_case(const Case& c, Mode mode, uint64_t seed) {
     // Twice: the split counters must be back at 0 after a launch.
     for (int rep = 0; rep < 2; ++rep) attn_decode_launch(lib.get(attn_decode_key(s)), s, a, splits, nullptr);
   } else {
-    attn_prefill_launch(lib.get(attn_prefill_key(s, n_tokens, n_seqs, {}, {.prefill_wgmma = c.wgmma})), s, a, nullptr);
+    testing::launch_prefill(lib, attn_prefill_key(s, n_tokens, n_seqs, {}, {.prefill_wgmma = c.wgmma}), s, a, kv_len,
+                            c.splits);
   }
   jit::testing::sync_and_check(describe(c, mode));
   if (c.decode) {
@@ -295,6 +298,26 @@ TEST(AttnGpu, PrefillWindowAndSinks) {
   // Sinks without a window, window without sinks, odd window.
   check({.shape = {.head_dim = 128, .n_heads = 12, .n_kv_heads = 2, .sinks = true}, .seqs = {{129, 1000}, {17, 0}}});
   check({.shape = {.head_dim = 128, .n_heads = 8, .n_kv_heads = 2, .window = 77}, .seqs = {{129, 1000}, {64, 10}}});
+}
+
+// Key splits forced on and off (attn_prefill_splits picks 2 only where CTAs are few): the varlen
+// sweep (rows without a key in one split: early tokens, a split with no iterations), both tensor
+// core paths, gqa 6 with sinks and a window, head_dim 64 and 256.
+TEST(AttnGpu, PrefillKeySplits) {
+  KILN_REQUIRE_GPU();
+  for (int splits : {1, 2}) {
+    Case sweep{.shape = {.head_dim = 128, .n_heads = 8, .n_kv_heads = 2}, .seqs = {}, .splits = splits};
+    for (int n_q : sweep_n_q())
+      for (int depth : sweep_depth()) sweep.seqs.push_back({n_q, depth});
+    check(sweep);
+    check({.shape = {.head_dim = 128, .n_heads = 12, .n_kv_heads = 2, .window = 300, .sinks = true},
+           .seqs = {{512, 4097}, {129, 65}, {17, 0}, {1, 1000}}, .splits = splits});
+    check({.shape = {.head_dim = 128, .n_heads = 12, .n_kv_heads = 2, .sinks = true},
+           .seqs = {{512, 4097}, {64, 0}}, .splits = splits, .wgmma = 0});
+    check({.shape = {.head_dim = 64, .n_heads = 16, .n_kv_heads = 2, .window = 128, .sinks = true},
+           .seqs = {{512, 1000}, {17, 0}}, .splits = splits});
+    check({.shape = {.head_dim = 256, .n_heads = 4, .n_kv_heads = 2}, .seqs = {{129, 1000}, {64, 0}}, .splits = splits});
+  }
 }
 
 TEST(AttnGpu, DecodeDepthSweep) {

@@ -93,8 +93,17 @@ TEST(AttnCompile, PrefillWarpsFollowTheBusiestSm) {
   // 512 tokens x 4 heads = 2048 rows: 16 tiles of 128 x 8 heads = 128 CTAs (one each) vs 256 of
   // 64 rows (two on some SMs): equal, so 8 warps.
   EXPECT_EQ(attn_prefill_key(llama, 512).get("warps"), 8);
-  // qwen2-1.5b: 3072 rows over 2 KV heads: 48 CTAs of 128 rows vs 96 of 64: 4 warps.
-  EXPECT_EQ(attn_prefill_key({.head_dim = 128, .n_heads = 12, .n_kv_heads = 2}, 512).get("warps"), 4);
+  // qwen2-1.5b: 3072 rows over 2 KV heads: 48 CTAs of 128 rows, at most half the SMs: 8 warps,
+  // and each row tile split in two over the keys (96 CTAs) once it has two key iterations.
+  const AttnShape qwen2{.head_dim = 128, .n_heads = 12, .n_kv_heads = 2};
+  const jit::KernelKey key = attn_prefill_key(qwen2, 512);
+  EXPECT_EQ(key.get("warps"), 8);
+  EXPECT_EQ(attn_prefill_splits(key, qwen2, 512, 1, 512), 2);
+  EXPECT_EQ(attn_prefill_splits(key, qwen2, 512, 1, 128), 1);  // one iteration of 128 keys
+  EXPECT_EQ(attn_prefill_splits(attn_prefill_key(llama, 512), llama, 512, 1, 32768), 1);  // 128 CTAs
+  // qwen2-7b: 28 x 4 heads: 112 CTAs of 8 warps fill the SMs: the busiest-SM rule, no split.
+  const AttnShape qwen2_7b{.head_dim = 128, .n_heads = 28, .n_kv_heads = 4};
+  EXPECT_EQ(attn_prefill_splits(attn_prefill_key(qwen2_7b, 512), qwen2_7b, 512, 1, 32768), 1);
 }
 
 TEST(AttnCompile, DecodeSplitsArePowersOfTwoBuckets) {
