@@ -93,18 +93,19 @@ inline std::vector<jit::Constant> shape_constants(const AttnShape& s) {
           variant_const("sinks", s.sinks)};
 }
 
-// Prefill warps: the one whose busiest SM processes the fewest query rows. CTAs are spread
-// round-robin, so the busiest SM runs ceil(ctas / sm_count) of them, each 16 x warps rows; ties
-// go to 8 warps (each K/V tile read from L2 serves twice the rows).
-// Where 8-warp CTAs fill at most half the SMs, 8 warps: attn_prefill_splits then gives each row
-// tile two CTAs (qwen2-1.5b/3b, 2 KV heads, at 512 tokens: 96 and 128 CTAs of 8 warps instead of
-// 96 and 128 of 4; pp512 +36-44% at depth 32768 on the H100, notes/attention.md).
+// CTAs of a prefill of n_tokens over n_seqs sequences at `warps` warps (16 x warps query rows each).
 inline long long prefill_ctas(const AttnShape& s, int n_tokens, int n_seqs, int warps) {
   const int rows_per_seq = (n_tokens + n_seqs - 1) / n_seqs * s.gqa(), block_m = 16 * warps;
   return static_cast<long long>((rows_per_seq + block_m - 1) / block_m) * s.n_kv_heads * n_seqs;
 }
+// Prefill warps. Where 8-warp CTAs fill at most half the SMs, 8: attn_prefill_splits then gives
+// each row tile two CTAs over its keys (qwen2-1.5b/3b, 2 KV heads, at 512 tokens: 96 and 128
+// CTAs of 8 warps instead of 96 and 128 of 4; pp512 +26% / +23% at depth 32768 on the H100,
+// notes/attention.md). Else the one whose busiest SM processes the fewest query rows: CTAs are
+// spread round-robin, so the busiest SM runs ceil(ctas / sm_count) of them, each 16 x warps
+// rows; ties go to 8 warps (each K/V tile read from L2 serves twice the rows).
 inline int choose_prefill_warps(const AttnShape& s, int n_tokens, int n_seqs, const AttnTarget& target) {
-  if (2 * prefill_ctas(s, n_tokens, n_seqs, 8) <= target.sm_count) return 8;
+  if (kAttnPrefillMaxSplits * prefill_ctas(s, n_tokens, n_seqs, 8) <= target.sm_count) return 8;
   auto busiest = [&](int warps) {
     return (prefill_ctas(s, n_tokens, n_seqs, warps) + target.sm_count - 1) / target.sm_count * (16 * warps);
   };

@@ -35,7 +35,7 @@ struct AttnParams {
   const int* page_table;  // [n_seqs][max_pages]
   const float* sinks;     // [n_heads] logits added to the softmax denominator (key sinks=1), else null
   float* partial_o;       // decode with splits: f32 [n_seqs][n_heads][max_splits][head_dim]; prefill with
-                          // splits: f32 [n_seqs][n_kv_heads][row tiles][splits][16 warps][head_dim]
+                          // splits: f32 [n_seqs][n_kv_heads][row tiles][splits][rows a CTA][head_dim]
   float* partial_ml;      // the same with (max, sum) in log2 units for head_dim
   int prefill_splits;     // attn_prefill: CTAs per row tile, each over its share of the key iterations
                           // (1: it normalizes and stores its rows; more: attn_prefill_combine does)
