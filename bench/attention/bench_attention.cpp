@@ -149,8 +149,7 @@ int main(int argc, char** argv) {
     const int n_q = 512;
     Buffer q(size_t(n_q) * llama.n_heads * llama.head_dim * 2), out(q.bytes);
     fill_f16(q.ptr, q.bytes / 2, 3);
-    Buffer ws(attn_decode_workspace_bytes(llama, 1)), counters(llama.n_kv_heads * 4);
-    KILN_CUDA_CHECK(cudaMemset(counters.ptr, 0, counters.bytes));
+    Buffer ws(attn_decode_workspace_bytes(llama, 1));
 
     std::printf("\n| kernel | depth | mode | tuning | median us | min..max us | rate |\n|---|---:|---|---|---:|---|---:|\n");
     auto row = [&](const char* kernel, int depth, jit::Mode mode, const std::string& tuning, Stats t, double rate,
@@ -226,8 +225,7 @@ int main(int argc, char** argv) {
             AttnArgs a = cache.args(l, q.ptr, out.ptr, 1);
             a.workspace = ws.as<float>();
             a.workspace_bytes = ws.bytes;
-            a.split_counters = counters.as<int>();
-            attn_decode_launch(kd, llama, a, splits, stream);
+            attn_decode_launch(kd, &libs[m]->get(attn_decode_combine_key(llama)), llama, a, splits, stream);
           }
           KILN_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
           KILN_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));

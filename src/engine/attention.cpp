@@ -5,6 +5,7 @@
 
 #include "cpu/ops.h"
 #include "jit/cuda_check.h"
+#include "jit/device.h"
 
 namespace kiln::engine {
 
@@ -24,7 +25,7 @@ void check_kernel_shape(const jit::Kernel& kernel, const AttnShape& s) {
              s.n_kv_heads, " window=", s.window, " sinks=", s.sinks, " page_size=", s.page_size);
 }
 
-// The same for the combine kernel, whose key holds head_dim, gqa, n_kv_heads and sinks only.
+// The same for the combine kernels, whose keys hold head_dim, gqa, n_kv_heads and sinks only.
 void check_kernel_shape_subset(const jit::Kernel& kernel, const AttnShape& s) {
   const int gqa = key_constant(kernel, "gqa"), n_kv = key_constant(kernel, "n_kv_heads");
   KILN_CHECK(key_constant(kernel, "head_dim") == s.head_dim && (gqa == 0 || gqa == s.gqa()) &&
@@ -75,7 +76,7 @@ void attn_prefill_launch(const jit::Kernel& kernel, const jit::Kernel* combine, 
   KILN_CHECK(splits >= 1 && splits <= kAttnPrefillMaxSplits, kernel.name(), ": ", splits, " key splits (1..",
              kAttnPrefillMaxSplits, ")");
   AttnParams p = make_params(s, args);
-  p.prefill_splits = splits;
+  p.splits = splits;
   if (splits > 1) {
     KILN_CHECK(combine && combine->key().get("block_m") == block_m, kernel.name(), ": key splits need the combine "
                "kernel of its rows per CTA");
@@ -93,8 +94,8 @@ void attn_prefill_launch(const jit::Kernel& kernel, const jit::Kernel* combine, 
   if (splits > 1) combine->launch(dim3(tiles * block_m / 4, s.n_kv_heads, args.batch.n_seqs), dim3(128), 0, stream, p);
 }
 
-void attn_decode_launch(const jit::Kernel& decode, const AttnShape& s, const AttnArgs& args, int n_splits,
-                        cudaStream_t stream) {
+void attn_decode_launch(const jit::Kernel& decode, const jit::Kernel* combine, const AttnShape& s,
+                        const AttnArgs& args, int n_splits, cudaStream_t stream) {
   check_args(decode, s, args);
   KILN_CHECK(args.batch.max_q == 1 && args.batch.n_tokens == args.batch.n_seqs, decode.name(),
              ": decode takes one query token per sequence, the batch has ", args.batch.n_tokens, " tokens over ",
@@ -106,19 +107,32 @@ void attn_decode_launch(const jit::Kernel& decode, const AttnShape& s, const Att
   const int room = int(std::min<uint64_t>(kAttnMaxSplits, args.workspace ? args.workspace_bytes / per_split : 0));
   KILN_CHECK(n_splits == 1 || room >= n_splits, decode.name(), ": ", n_splits, " splits of ", args.batch.n_seqs,
              " sequences need ", per_split * n_splits, " bytes of workspace, it has ", args.workspace_bytes);
-  KILN_CHECK(n_splits == 1 || args.split_counters, decode.name(), ": ", n_splits, " splits need split counters");
   AttnParams p = make_params(s, args);
   p.max_splits = std::max(1, room);
+  p.splits = n_splits;
   if (n_splits > 1) {
+    KILN_CHECK(combine && combine->key().kernel == "attn_decode_combine", decode.name(), ": ", n_splits,
+               " splits need the combine kernel");
+    check_kernel_shape_subset(*combine, s);
     p.partial_o = args.workspace;
     p.partial_ml = args.workspace + uint64_t(args.batch.n_seqs) * s.n_heads * p.max_splits * s.head_dim;
-    p.split_counters = args.split_counters;
   }
-  const int stages = key_constant(decode, "stages");
   KILN_CHECK(key_constant(decode, "k_type") == s.k_type && key_constant(decode, "v_type") == s.v_type, decode.name(),
              ": built for other cache types than k_type=", s.k_type, " v_type=", s.v_type);
-  decode.launch(dim3(n_splits, s.n_kv_heads, args.batch.n_seqs), dim3(32 * kAttnDecodeWarps),
-                attn_decode_smem_bytes(s.head_dim, stages, s.k_type, s.v_type), stream, p);
+  // An f16 cache is split for one CTA per SM (attn_decode_splits). The CTAs launch while the
+  // kernels before them drain (PDL); were two to fit on an SM, the block scheduler would double
+  // them up on the SMs free first and leave others idle. Over half an SM's shared memory rules
+  // that out (H100: llama-8b tg32 @ d32768 +5%, 2026-11-25).
+  int smem = decode.key().dynamic_smem_bytes;
+  if (attn_detail::decode_ctas_per_sm(s) == 1) {
+    const jit::Device& device = jit::Device::current();
+    smem = std::max(smem, int(std::min(device.smem_per_sm / 2, device.smem_per_block_optin)));
+    decode.require_dynamic_smem(smem);
+  }
+  decode.launch(dim3(n_splits, s.n_kv_heads, args.batch.n_seqs), dim3(32 * kAttnDecodeWarps), smem, stream, p);
+  // The combine: a CTA per 32 dims of a head.
+  if (n_splits > 1)
+    combine->launch(dim3(s.head_dim / 32, s.n_heads, args.batch.n_seqs), dim3(128), 0, stream, p);
 }
 
 AttnArgs kv_dequant_launch(const jit::Kernel& kernel, const AttnShape& s, const AttnArgs& args, void* scratch_k,
@@ -319,8 +333,6 @@ AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_uba
     c.kv_scratch_table = DeviceBuffer(identity.size() * 4, "f16 view page table");
     c.kv_scratch_table.upload(identity.data(), identity.size() * 4);
   }
-  c.split_counters = DeviceBuffer(size_t(hp.n_kv_heads) * 4, "attention split counters");
-  KILN_CUDA_CHECK(cudaMemset(c.split_counters.get(), 0, c.split_counters.bytes()), "attention split counters");
   return c;
 }
 
@@ -378,13 +390,14 @@ void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCa
   a.batch = batch;
   a.workspace = config.workspace.as<float>();
   a.workspace_bytes = config.workspace.bytes();
-  a.split_counters = config.split_counters.as<int>();
   if (n == 1) {  // decode (the single-sequence engine: one token is always a decode step)
     const jit::Kernel* decode = plan.next([&] { return attn_decode_key(l.shape); });
+    const jit::Kernel* combine = plan.next([&] { return attn_decode_combine_key(l.shape); });
     if (decode) {
       int kv_len = 0;
       for (int32_t len : kv.kv_lens()) kv_len = std::max(kv_len, int(len));
-      attn_decode_launch(*decode, l.shape, a, attn_decode_splits(l.shape, kv_len, batch.n_seqs, config.target), stream);
+      attn_decode_launch(*decode, combine, l.shape, a, attn_decode_splits(l.shape, kv_len, batch.n_seqs, config.target),
+                         stream);
     }
   } else {
     if (config.kv_types.any_q8()) {  // attn_prefill reads f16: give it an f16 view of the pages

@@ -62,9 +62,6 @@ struct AttnTuning {
   int decode_splits = 0;  // force a split count (still capped by the workspace)
 };
 
-// Most decode splits (the workspace holds this many partials per head).
-constexpr int kAttnMaxSplits = 64;
-
 namespace attn_detail {
 
 inline void check_shape(const AttnShape& s) {
@@ -207,6 +204,19 @@ inline jit::KernelKey attn_prefill_combine_key(const AttnShape& s, int warps) {
   return key;
 }
 
+// attn_decode_combine<head_dim, gqa, n_kv_heads, sinks>: merges a split decode's partials
+// (kernels/attn_decode_combine.cuh).
+inline jit::KernelKey attn_decode_combine_key(const AttnShape& s) {
+  using namespace attn_detail;
+  check_shape(s);
+  jit::KernelKey key;
+  key.kernel = "attn_decode_combine";
+  key.file = "attn_decode_combine.cuh";
+  key.constants = {variant_const("head_dim", s.head_dim), shape_const("gqa", s.gqa()),
+                   shape_const("n_kv_heads", s.n_kv_heads), variant_const("sinks", s.sinks)};
+  return key;
+}
+
 // attn_decode<head_dim, gqa, n_kv_heads, window, page_size, sinks, stages, k_type, v_type>
 inline jit::KernelKey attn_decode_key(const AttnShape& s, const AttnTuning& tuning = {}) {
   using namespace attn_detail;
@@ -311,7 +321,6 @@ struct AttnArgs {
   KvBatchView batch;
   float* workspace = nullptr;    // decode with splits: attn_decode_workspace_bytes(shape, n_seqs, splits)
   uint64_t workspace_bytes = 0;
-  int* split_counters = nullptr; // decode with splits: [n_seqs][n_kv_heads] ints, zero (launches leave them so)
 };
 
 // Workspace of a decode over n_seqs sequences with up to max_splits splits.
@@ -329,10 +338,11 @@ inline uint64_t attn_prefill_workspace_bytes(const AttnShape& s, const AttnTarge
 // tile (attn_prefill_splits), then `combine` (from attn_prefill_combine_key) when splits > 1.
 void attn_prefill_launch(const jit::Kernel& kernel, const jit::Kernel* combine, const AttnShape& s,
                          const AttnArgs& args, int splits, cudaStream_t stream);
-// Launches attn_decode with n_splits CTAs per (kv head, sequence) (the last to finish combines
-// them). Every sequence of args.batch must have exactly one query token.
-void attn_decode_launch(const jit::Kernel& decode, const AttnShape& s, const AttnArgs& args, int n_splits,
-                        cudaStream_t stream);
+// Launches attn_decode with n_splits CTAs per (kv head, sequence), then `combine` (from
+// attn_decode_combine_key) when n_splits > 1. Every sequence of args.batch must have exactly one
+// query token.
+void attn_decode_launch(const jit::Kernel& decode, const jit::Kernel* combine, const AttnShape& s,
+                        const AttnArgs& args, int n_splits, cudaStream_t stream);
 // Copies / dequantizes the pages of args.batch's sequences into the f16 view (kv_dequant.cuh):
 // scratch_k / scratch_v hold n_seqs * max_pages f16 pages each; returns the view's AttnArgs
 // (pools: the scratch, page table: `identity_table`, [n_seqs * max_pages] = 0, 1, 2, ...).
@@ -377,7 +387,6 @@ struct AttentionConfig {
   std::vector<size_t> rope_offsets;  // doubles into rope_tables, per distinct table
   DeviceBuffer rope_tables;          // f64
   DeviceBuffer workspace;            // decode partials for one sequence
-  DeviceBuffer split_counters;       // decode: n_kv_heads ints, zeroed
   // A q8_0 cache: prefill's f16 view of one layer's pages for one sequence (K then V pool, each
   // kv_pages_for(n_ctx) pages) and its identity page table.
   KvTypes kv_types;

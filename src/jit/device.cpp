@@ -46,6 +46,7 @@ const Probe& probe() {
     d.cc_minor = prop.minor;
     d.sm_count = prop.multiProcessorCount;
     d.smem_per_block_optin = prop.sharedMemPerBlockOptin;
+    d.smem_per_sm = prop.sharedMemPerMultiprocessor;
     d.l2_bytes = static_cast<size_t>(prop.l2CacheSize);
     d.memory_bytes = prop.totalGlobalMem;
     p.ok = true;

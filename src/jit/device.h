@@ -12,6 +12,7 @@ struct Device {
   int cc_major = 0, cc_minor = 0;
   int sm_count = 0;
   size_t smem_per_block_optin = 0;  // bytes a block may use after raising its limit
+  size_t smem_per_sm = 0;           // shared memory of one SM, the 1 KB each resident block reserves included
   size_t l2_bytes = 0;
   size_t memory_bytes = 0;
 

@@ -25,7 +25,7 @@ Kernel::~Kernel() {
   if (library_) cudaLibraryUnload(library_);  // may fail at process exit; nothing to do then
 }
 
-void Kernel::require_dynamic_smem(int bytes) {
+void Kernel::require_dynamic_smem(int bytes) const {
   if (bytes <= dynamic_smem_limit_) return;
   KILN_CUDA_CHECK(cudaFuncSetAttribute(reinterpret_cast<const void*>(function_),
                                        cudaFuncAttributeMaxDynamicSharedMemorySize, bytes),

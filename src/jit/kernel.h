@@ -54,9 +54,9 @@ class Kernel {
     launch(dims.grid, dims.block, dims.smem_bytes, stream, params);
   }
 
-  // Raises the dynamic shared memory limit to `bytes` if it is lower (at load; not thread-safe
-  // against launches of this kernel).
-  void require_dynamic_smem(int bytes);
+  // Raises the dynamic shared memory limit to `bytes` if it is lower (at load, or before a launch
+  // that asks for more than the key's; not thread-safe against launches of this kernel).
+  void require_dynamic_smem(int bytes) const;
 
  private:
   [[noreturn]] void launch_failed(cudaError_t status, dim3 grid, dim3 block, size_t smem_bytes) const;
@@ -66,7 +66,7 @@ class Kernel {
   cudaLibrary_t library_;
   cudaKernel_t function_;
   int registers_ = 0, static_smem_bytes_ = 0, max_threads_ = 0;
-  int dynamic_smem_limit_ = 48 * 1024;
+  mutable int dynamic_smem_limit_ = 48 * 1024;
   bool programmatic_ = false;
 };
 

@@ -128,14 +128,28 @@ __device__ __forceinline__ u32 tile_offset(int row, int chunk) {
   return static_cast<u32>(row * HEAD_DIM * 2 + ((chunk ^ (row & 7)) << 4));
 }
 
+// Which keys of a tile a load copies: every key (key < 0), every key but `key`, or only `key`.
+// Decode copies the keys earlier steps wrote before its PDL wait and this step's key (written by
+// kv_write, the kernel before) after it. A chunk holding several keys (q8_0 scales) counts as
+// holding `key` if any of them is.
+struct KeyFilter {
+  int key = -1;
+  bool only = false;
+  __device__ __forceinline__ bool copies(int lo, int hi) const {  // the chunk of keys [lo, hi)
+    const bool has = key >= lo && key < hi;
+    return only ? has : !has;
+  }
+};
+
 // Issues the cp.async copies of keys [k0, k0 + kAttnTileKeys) of KV head `kv_head` from one pool
-// into a swizzled tile at `dst` (shared address). The tile lies in one page (page_size is a
-// multiple of the tile). Keys at or past kv_len are zero-filled: the cache past a sequence's
-// length holds whatever was there, and 0 x NaN would poison the P.V product.
+// into a swizzled tile at `dst` (shared address), those `filter` takes. The tile lies in one page
+// (page_size is a multiple of the tile). Keys at or past kv_len are zero-filled: the cache past a
+// sequence's length holds whatever was there, and 0 x NaN would poison the P.V product.
 // SW128 = 1: the wgmma layout (tile_offset_sw128) instead of tile_offset's.
 template <int HEAD_DIM, int THREADS, int SW128 = 0>
 __device__ __forceinline__ void load_kv_tile(u32 dst, const kiln_dev::f16_bits* pool, const int* page_row, int k0,
-                                             int kv_len, int kv_head, int n_kv_heads, int page_size) {
+                                             int kv_len, int kv_head, int n_kv_heads, int page_size,
+                                             KeyFilter filter = {}) {
   constexpr int CHUNKS = HEAD_DIM / 8;  // 16-byte chunks per row
   const int page = page_row[k0 / page_size];
   const long long base =
@@ -146,6 +160,7 @@ __device__ __forceinline__ void load_kv_tile(u32 dst, const kiln_dev::f16_bits* 
   for (int it = 0; it < kAttnTileKeys * CHUNKS / THREADS; ++it) {
     const int i = it * THREADS + threadIdx.x;
     const int row = i / CHUNKS, chunk = i % CHUNKS;
+    if (!filter.copies(k0 + row, k0 + row + 1)) continue;
     const bool valid = k0 + row < kv_len;
     const u32 offset = SW128 ? tile_offset_sw128<HEAD_DIM>(row, chunk) : tile_offset<HEAD_DIM>(row, chunk);
     cp_async_16(dst + offset, valid ? src + row * HEAD_DIM + chunk * 8 : pool, valid ? 16 : 0);

@@ -12,10 +12,10 @@
 //   O^T[D x 8 heads]       += V^T[D x 16 keys] . P^T   (A = V via ldmatrix.trans, B = P^T via movmatrix)
 // with the online softmax per head (column) in log2 units. The 4 warps combine in shared memory;
 // with one split the CTA writes the normalized f16 output itself, else it writes an unnormalized
-// partial (acc, max, sum) to the workspace and the last CTA of its (sequence, KV head) to finish
-// (an atomic counter, reset by that CTA) combines the splits in split order: deterministic, and
-// no second kernel.
+// partial (acc, max, sum) to the workspace, and attn_decode_combine merges the splits.
 //
+// The K/V rows of earlier steps are copied before the PDL wait (see below): only this step's row
+// comes from kv_write, the kernel before.
 //
 // q8_0 K or V (K_TYPE / V_TYPE = kKvQ8_0, kv_types.h): the ring stages hold the tile as stored
 // (quants + scales: ~53% of the f16 bytes), and each tile is dequantized once into an f16 tile in
@@ -30,7 +30,6 @@ template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int 
           int V_TYPE>
 __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __grid_constant__ AttnParams p) {
   kiln_dev::allow_next_kernel_to_launch();
-  kiln_dev::wait_for_previous_kernel();
   using namespace kiln_attn;
   using kiln_dev::f16_bits;
   static_assert(HEAD_DIM == 64 || HEAD_DIM == 128 || HEAD_DIM == 256, "attn_decode: head_dim 64, 128 or 256");
@@ -74,25 +73,34 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
 
-  auto load_tile = [&](int tile, int stage) {
+  auto load_tile = [&](int tile, int stage, KeyFilter filter) {
     if (tile < tile_end) {
       if constexpr (K_Q8)
         load_kv_tile_q8<D, THREADS>(k_smem + stage * K_STAGE_BYTES, static_cast<const unsigned char*>(p.k_pool),
-                                    page_row, tile * BN, kv_len, kv_head, n_kv_heads, page_size);
+                                    page_row, tile * BN, kv_len, kv_head, n_kv_heads, page_size, filter);
       else
         load_kv_tile<D, THREADS>(k_smem + stage * K_STAGE_BYTES, static_cast<const f16_bits*>(p.k_pool), page_row,
-                                 tile * BN, kv_len, kv_head, n_kv_heads, page_size);
+                                 tile * BN, kv_len, kv_head, n_kv_heads, page_size, filter);
       if constexpr (V_Q8)
         load_kv_tile_q8<D, THREADS>(v_smem + stage * V_STAGE_BYTES, static_cast<const unsigned char*>(p.v_pool),
-                                    page_row, tile * BN, kv_len, kv_head, n_kv_heads, page_size);
+                                    page_row, tile * BN, kv_len, kv_head, n_kv_heads, page_size, filter);
       else
         load_kv_tile<D, THREADS>(v_smem + stage * V_STAGE_BYTES, static_cast<const f16_bits*>(p.v_pool), page_row,
-                                 tile * BN, kv_len, kv_head, n_kv_heads, page_size);
+                                 tile * BN, kv_len, kv_head, n_kv_heads, page_size, filter);
     }
     cp_async_commit();  // empty groups keep the wait counts uniform
   };
+  // This step's key (the query's own, at kv_len - 1) is the one kv_write, the kernel before,
+  // stores; earlier steps wrote every other key of the cache (the lengths and page table come
+  // from host copies before the graph). So the first stages' tiles, but for that key, are copied
+  // before the PDL wait, under kv_write and the qkv product's tail; the key's row follows the wait
+  // into its stage (a group of its own, drained by the wait at the sequence's last tile).
+  const int new_key = kv_len - 1, new_tile = new_key / BN;
 #pragma unroll
-  for (int s = 0; s < STAGES - 1; ++s) load_tile(tile_begin + s, s);
+  for (int s = 0; s < STAGES - 1; ++s) load_tile(tile_begin + s, s, {new_key, false});
+  kiln_dev::wait_for_previous_kernel();
+  if (new_tile >= tile_begin && new_tile < tile_begin + STAGES - 1)
+    load_tile(new_tile, (new_tile - tile_begin) % STAGES, {new_key, true});
 
   // Q^T as the B operand: b0 = (dims 16kk + 2t, +1; head g), b1 = dims + 8. Heads >= gqa are 0.
   u32 qb[KSTEPS][2];
@@ -120,9 +128,12 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
 
   for (int tile = tile_begin; tile < tile_end; ++tile) {
     const int i = tile - tile_begin;
-    cp_async_wait<STAGES - 2>();
+    if (tile == new_tile)
+      cp_async_wait<0>();  // the last tile: nothing else useful is in flight
+    else
+      cp_async_wait<STAGES - 2>();
     __syncthreads();  // tile i is in; every warp is done with the stage the next load reuses
-    load_tile(tile + STAGES - 1, (i + STAGES - 1) % STAGES);
+    load_tile(tile + STAGES - 1, (i + STAGES - 1) % STAGES, {});
     u32 ks = k_smem + (i % STAGES) * K_STAGE_BYTES, vs = v_smem + (i % STAGES) * V_STAGE_BYTES;
     if constexpr (K_Q8 || V_Q8) {
       // The f16 copies of the last tile are free: every warp passed the barrier above after it.
@@ -231,67 +242,4 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
       }
     }
   }
-  if (n_splits == 1) return;
-
-  // The last CTA of this (sequence, KV head) combines every split's partial.
-  __shared__ int is_last;
-  __threadfence();  // this CTA's partials are visible device-wide before it counts itself
-  __syncthreads();
-  int* counter = p.split_counters + seq * n_kv_heads + kv_head;
-  if (threadIdx.x == 0) is_last = atomicAdd(counter, 1) == n_splits - 1;
-  __syncthreads();
-  if (!is_last) return;
-  __threadfence();
-  // Every (head, split)'s max and sum in one round trip, then per head the weights 2^(m_i - M)
-  // and 1 / denominator, then the weighted sum over splits, 4 dims per thread with the splits'
-  // loads unrolled (independent: in flight together).
-  float* weight = acc;                                   // [gqa][n_splits]
-  float* part_sum = acc + kAttnDecodeMaxGqa * 64;        // [gqa][n_splits]
-  float* inv_sum = acc + 2 * kAttnDecodeMaxGqa * 64;     // [gqa]
-  const long long first = static_cast<long long>(seq) * n_heads * max_splits;
-  for (int i = threadIdx.x; i < gqa * n_splits; i += THREADS) {
-    const int h = i / n_splits, sp = i % n_splits;
-    const float2 v = __ldcg(reinterpret_cast<const float2*>(p.partial_ml) + first +
-                            static_cast<long long>(kv_head * gqa + h) * max_splits + sp);
-    weight[i] = v.x;
-    part_sum[i] = v.y;
-  }
-  __syncthreads();
-  if (threadIdx.x < gqa) {
-    const int h = threadIdx.x, head = kv_head * gqa + h;
-    float mx = neg_inf();
-    for (int sp = 0; sp < n_splits; ++sp) mx = fmaxf(mx, weight[h * n_splits + sp]);
-    float sum = 0.f;
-    for (int sp = 0; sp < n_splits; ++sp) {
-      const float m_i = weight[h * n_splits + sp];
-      const float w = m_i == neg_inf() ? 0.f : ex2(m_i - mx);  // a split with no keys weighs nothing
-      sum += part_sum[h * n_splits + sp] * w;
-      weight[h * n_splits + sp] = w;
-    }
-    if constexpr (SINKS) sum += ex2(p.sinks[head] * kLog2e - mx);
-    inv_sum[h] = 1.f / sum;
-  }
-  __syncthreads();
-  for (int i = threadIdx.x; i < gqa * D / 4; i += THREADS) {
-    const int h = i / (D / 4), d4 = i % (D / 4), head = kv_head * gqa + h;
-    const float4* o =
-        reinterpret_cast<const float4*>(p.partial_o + (first + static_cast<long long>(head) * max_splits) * D) + d4;
-    float4 v = make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll 8
-    for (int sp = 0; sp < n_splits; ++sp) {
-      const float4 x = __ldcg(o + sp * (D / 4));
-      const float w = weight[h * n_splits + sp];
-      v.x += x.x * w;
-      v.y += x.y * w;
-      v.z += x.z * w;
-      v.w += x.w * w;
-    }
-    const float r = inv_sum[h];
-    uint2 packed;
-    packed.x = pack_f16x2(v.x * r, v.y * r);
-    packed.y = pack_f16x2(v.z * r, v.w * r);
-    *reinterpret_cast<uint2*>(static_cast<f16_bits*>(p.out) + (static_cast<long long>(token) * n_heads + head) * D +
-                              4 * d4) = packed;
-  }
-  if (threadIdx.x == 0) *counter = 0;  // ready for the next launch (or graph replay)
 }

@@ -18,10 +18,12 @@ constexpr int q8_tile_bytes() {
 // Issues the cp.async copies of keys [k0, k0 + kAttnTileKeys) of KV head `kv_head` from a q8_0
 // pool into a staged tile at `dst` (shared address). Keys at or past kv_len are zero-filled,
 // their scales included: the cache past a sequence's length holds whatever was there, and a
-// NaN scale would poison the product.
+// NaN scale would poison the product. Copies only what `filter` takes (a scale chunk holds the
+// scales of several keys).
 template <int HEAD_DIM, int THREADS>
 __device__ __forceinline__ void load_kv_tile_q8(u32 dst, const unsigned char* pool, const int* page_row, int k0,
-                                                int kv_len, int kv_head, int n_kv_heads, int page_size) {
+                                                int kv_len, int kv_head, int n_kv_heads, int page_size,
+                                                KeyFilter filter = {}) {
   constexpr int QCHUNKS = kAttnTileKeys * HEAD_DIM / 16;         // 16-byte chunks of quants
   constexpr int ROW_SCALE_BYTES = HEAD_DIM / kKvQ8Block * 2;     // 4..16
   constexpr int SCHUNKS = kAttnTileKeys * ROW_SCALE_BYTES / 16;  // 16-byte chunks of scales
@@ -37,11 +39,15 @@ __device__ __forceinline__ void load_kv_tile_q8(u32 dst, const unsigned char* po
 #pragma unroll
   for (int it = 0; it < QCHUNKS / THREADS; ++it) {
     const int i = it * THREADS + threadIdx.x;
-    const bool valid = k0 + i / (HEAD_DIM / 16) < kv_len;
+    const int key = k0 + i / (HEAD_DIM / 16);
+    if (!filter.copies(key, key + 1)) continue;
+    const bool valid = key < kv_len;
     cp_async_16(dst + i * 16, valid ? quants + i * 16 : pool, valid ? 16 : 0);
   }
   for (int i = threadIdx.x; i < SCHUNKS; i += THREADS) {
-    const int keys = min(kv_len - (k0 + i * KEYS_PER_SCHUNK), KEYS_PER_SCHUNK);
+    const int key = k0 + i * KEYS_PER_SCHUNK;
+    if (!filter.copies(key, key + KEYS_PER_SCHUNK)) continue;
+    const int keys = min(kv_len - key, KEYS_PER_SCHUNK);
     const int bytes = keys > 0 ? keys * ROW_SCALE_BYTES : 0;  // the rest of the chunk is zero-filled
     cp_async_16(dst + QCHUNKS * 16 + i * 16, bytes ? scales + i * 16 : pool, bytes);
   }

@@ -24,6 +24,9 @@ constexpr int kAttnDecodeMaxGqa = 8;
 constexpr int kAttnPrefillMaxSplits = 2;
 // Threads of attn_decode (4 warps of 16 keys: one tile per pipeline stage).
 constexpr int kAttnDecodeWarps = 4;
+// Most decode splits (the workspace holds this many partials per head; attn_decode_combine's
+// lanes cover them).
+constexpr int kAttnMaxSplits = 64;
 
 struct AttnParams {
   const void* q;          // f16 [n_tokens][n_heads][head_dim]
@@ -37,9 +40,10 @@ struct AttnParams {
   float* partial_o;       // decode with splits: f32 [n_seqs][n_heads][max_splits][head_dim]; prefill with
                           // splits: f32 [n_seqs][n_kv_heads][row tiles][splits][rows a CTA][head_dim]
   float* partial_ml;      // the same with (max, sum) in log2 units for head_dim
-  int prefill_splits;     // attn_prefill: CTAs per row tile, each over its share of the key iterations
-                          // (1: it normalizes and stores its rows; more: attn_prefill_combine does)
-  int* split_counters;    // decode with splits: [n_seqs][n_kv_heads], 0 before a launch and after it
+  int splits;             // CTAs sharing one row's keys, each over its share (attn_prefill: per row tile;
+                          // the combine kernels: partials per row). 1: the CTA normalizes and stores
+                          // its rows; more: attn_prefill_combine / attn_decode_combine do. attn_decode
+                          // reads its split count from its grid instead.
   int max_pages;          // row length of page_table
   int max_splits;         // decode workspace: splits it has room for
   float scale_log2;       // softmax scale * log2(e): scores are kept in log2 units

@@ -5,7 +5,7 @@
 // Work split: one CTA = one KV head x BLOCK_M = 16 * WARPS query rows of one sequence, where the
 // rows are the (token, head) pairs of the gqa query heads sharing that KV head, token-major
 // (row r: token r / gqa, head kv_head * gqa + r % gqa). Every K/V tile is read once for all of
-// them. grid = (row tiles of the longest sequence x prefill_splits, n_kv_heads, n_seqs); the last
+// them. grid = (row tiles of the longest sequence x splits, n_kv_heads, n_seqs); the last
 // row tiles, which see the most keys under the causal mask, are started first. With splits > 1
 // (few row tiles, long contexts: engine/attention.h) the CTAs of a row tile take consecutive
 // shares of its key iterations and leave O, max and sum unnormalized for attn_prefill_combine.
@@ -111,8 +111,8 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   const int q_begin = p.q_start[seq];
   const int n_q = p.q_start[seq + 1] - q_begin;
   const int n_rows = n_q * gqa;
-  // prefill_splits CTAs share a row tile, split s taking the s-th share of its key iterations.
-  const int splits = p.prefill_splits > 1 ? p.prefill_splits : 1, split = blockIdx.x % splits;
+  // p.splits CTAs share a row tile, split s taking the s-th share of its key iterations.
+  const int splits = p.splits > 1 ? p.splits : 1, split = blockIdx.x % splits;
   const int n_tiles = gridDim.x / splits, tile = n_tiles - 1 - blockIdx.x / splits;
   const int r0 = tile * BLOCK_M;
   if (r0 >= n_rows) return;

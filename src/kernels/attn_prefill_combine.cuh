@@ -1,5 +1,5 @@
 #pragma once
-// The second half of a key-split prefill (attn_prefill.cuh with prefill_splits > 1): per query
+// The second half of a key-split prefill (attn_prefill.cuh with splits > 1): per query
 // row, the splits' unnormalized O, max m and sum l (log2 units) merge into the softmax over all
 // keys, out = sum_s 2^(m_s - M) O_s / (sum_s 2^(m_s - M) l_s (+ 2^(sink - M))), M = max_s m_s,
 // written as f16 like attn_prefill's own rows.
@@ -19,7 +19,7 @@ __global__ void __launch_bounds__(128) attn_prefill_combine(const __grid_constan
   const int gqa = GQA ? GQA : p.gqa;
   const int n_kv_heads = N_KV_HEADS ? N_KV_HEADS : p.n_kv_heads;
   static_assert(kAttnPrefillMaxSplits == 2, "attn_prefill_combine: loads two splits at most");
-  const int splits = p.prefill_splits;
+  const int splits = p.splits;
   const int seq = blockIdx.z, kv_head = blockIdx.y;
   const int tile = blockIdx.x / (BLOCK_M / 4), n_tiles = gridDim.x / (BLOCK_M / 4);
   const int row = blockIdx.x % (BLOCK_M / 4) * 4 + threadIdx.x / 32, lane = threadIdx.x % 32;

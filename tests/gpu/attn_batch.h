@@ -64,4 +64,13 @@ inline void launch_prefill(jit::Library& lib, const jit::KernelKey& key, const A
   attn_prefill_launch(lib.get(key), combine, s, a, splits, nullptr);
 }
 
+// Launches a decode as the engine does: `splits` CTAs per (sequence, KV head) (attn_decode_splits
+// when 0), then the combine kernel when there are several.
+inline void launch_decode(jit::Library& lib, const jit::Kernel& decode, const AttnShape& s, const AttnArgs& a,
+                          const std::vector<int32_t>& kv_len, int splits = 0) {
+  const int longest = kv_len.empty() ? 0 : *std::max_element(kv_len.begin(), kv_len.end());
+  if (!splits) splits = attn_decode_splits(s, longest, a.batch.n_seqs);
+  attn_decode_launch(decode, splits > 1 ? &lib.get(attn_decode_combine_key(s)) : nullptr, s, a, splits, nullptr);
+}
+
 }  // namespace kiln::engine::testing

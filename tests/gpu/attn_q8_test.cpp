@@ -145,8 +145,7 @@ double run_case(const Case& c, Mode mode, uint64_t seed) {
   int max_q = 0;
   for (auto [n_q, depth] : c.seqs) max_q = std::max(max_q, n_q);
   const uint64_t ws_bytes = testing::attn_test_workspace_bytes(s, n_seqs, max_q);
-  DeviceBytes d_ws(ws_bytes), d_counters(size_t(n_seqs) * HK * 4);
-  KILN_CUDA_CHECK(cudaMemset(d_counters.get(), 0, d_counters.bytes()));
+  DeviceBytes d_ws(ws_bytes);
 
   AttnArgs a;
   a.q = d_q.get();
@@ -163,15 +162,12 @@ double run_case(const Case& c, Mode mode, uint64_t seed) {
   for (auto [n_q, depth] : c.seqs) a.batch.max_q = std::max(a.batch.max_q, n_q);
   a.workspace = d_ws.get<float>();
   a.workspace_bytes = ws_bytes;
-  a.split_counters = d_counters.get<int>();
 
   jit::Library& lib = library_for(mode);
   const uint64_t view_pool = uint64_t(n_seqs) * max_pages * HK * P * D * 2;
   DeviceBytes d_view(2 * view_pool), d_identity(size_t(n_seqs) * max_pages * 4);
   if (c.decode) {
-    int longest = *std::max_element(kv_len.begin(), kv_len.end());
-    const int splits = c.splits ? c.splits : attn_decode_splits(s, longest, n_seqs);
-    attn_decode_launch(lib.get(attn_decode_key(s)), s, a, splits, nullptr);
+    testing::launch_decode(lib, lib.get(attn_decode_key(s)), s, a, kv_len, c.splits);
   } else {
     std::vector<int32_t> identity(size_t(n_seqs) * max_pages);
     std::iota(identity.begin(), identity.end(), 0);
@@ -380,8 +376,7 @@ TEST(AttnQ8Gpu, DecodeTimingSweep) {
       d_qs.upload(q_start);
       d_len.upload(lens);
       const uint64_t ws_bytes = attn_decode_workspace_bytes(s, 1, kAttnMaxSplits);
-      DeviceBytes d_ws(ws_bytes), d_counters(s.n_kv_heads * 4);
-      KILN_CUDA_CHECK(cudaMemset(d_counters.get(), 0, d_counters.bytes()));
+      DeviceBytes d_ws(ws_bytes);
       AttnArgs a;
       a.q = d_q.get();
       a.out = d_out.get();
@@ -390,7 +385,6 @@ TEST(AttnQ8Gpu, DecodeTimingSweep) {
                  .max_pages = pages, .n_seqs = 1, .n_tokens = 1, .max_q = 1};
       a.workspace = d_ws.get<float>();
       a.workspace_bytes = ws_bytes;
-      a.split_counters = d_counters.get<int>();
       for (int stages : {2, 3, 4, 5, 6}) {
         if (attn_decode_smem_bytes(128, stages, type, type) > 227 * 1024) continue;
         const jit::Kernel& k = library_for(Mode::specialized).get(attn_decode_key(s, {.decode_stages = stages}));
@@ -400,7 +394,7 @@ TEST(AttnQ8Gpu, DecodeTimingSweep) {
               for (int l = 0; l < layers; ++l) {
                 a.k_pool = d_pools.get<char>(pool * 2 * l);
                 a.v_pool = d_pools.get<char>(pool * (2 * l + 1));
-                attn_decode_launch(k, s, a, splits, nullptr);
+                testing::launch_decode(library_for(Mode::specialized), k, s, a, {}, splits);
               }
           };
           launch_all(2);

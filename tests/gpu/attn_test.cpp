@@ -130,9 +130,8 @@ Result run_case(const Case& c, Mode mode, uint64_t seed) {
   int max_q = 0;
   for (const Seq& sq : c.seqs) max_q = std::max(max_q, sq.n_q);
   const uint64_t ws_bytes = testing::attn_test_workspace_bytes(s, n_seqs, max_q);
-  DeviceBytes d_ws(ws_bytes), d_counters(size_t(n_seqs) * HK * 4);
+  DeviceBytes d_ws(ws_bytes);
   d_ws.poison();
-  KILN_CUDA_CHECK(cudaMemset(d_counters.get(), 0, d_counters.bytes()));
 
   AttnArgs a;
   a.q = d_q.get();
@@ -151,24 +150,15 @@ Result run_case(const Case& c, Mode mode, uint64_t seed) {
   for (const Seq& sq : c.seqs) a.batch.max_q = std::max(a.batch.max_q, sq.n_q);
   a.workspace = d_ws.get<float>();
   a.workspace_bytes = ws_bytes;
-  a.split_counters = d_counters.get<int>();
 
   jit::Library& lib = library_for(mode);
   if (c.decode) {
-    int longest = 0;
-    for (int len : kv_len) longest = std::max(longest, len);
-    const int splits = c.splits ? c.splits : attn_decode_splits(s, longest, n_seqs);
-    // Twice: the split counters must be back at 0 after a launch.
-    for (int rep = 0; rep < 2; ++rep) attn_decode_launch(lib.get(attn_decode_key(s)), s, a, splits, nullptr);
+    testing::launch_decode(lib, lib.get(attn_decode_key(s)), s, a, kv_len, c.splits);
   } else {
     testing::launch_prefill(lib, attn_prefill_key(s, n_tokens, n_seqs, {}, {.prefill_wgmma = c.wgmma}), s, a, kv_len,
                             c.splits);
   }
   jit::testing::sync_and_check(describe(c, mode));
-  if (c.decode) {
-    const auto counters = d_counters.download<int32_t>(size_t(n_seqs) * HK);
-    for (int32_t v : counters) EXPECT_EQ(v, 0) << "a split counter was left at " << v;
-  }
   const std::vector<uint16_t> out = d_out.download<uint16_t>(q.size());
 
   // Reference, per (token, head), in float64 from the same f16 values.

@@ -35,6 +35,10 @@ std::vector<jit::KernelKey> keys_beyond_the_engines() {
     prefill(shape(head_dim, false), 8, -1);
     prefill(shape(head_dim, true), 8, -1);
     add(attn_decode_key(shape(head_dim, false)).generic());
+    for (bool sinks : {false, true}) {
+      add(attn_decode_combine_key(shape(head_dim, sinks)).generic());
+      add(attn_prefill_combine_key(shape(head_dim, sinks), 8).generic());
+    }
   }
   add(attn_decode_key(shape(64, true)).generic());
   prefill(shape(128, true), 8, -1);  // sinks on the wgmma path
