@@ -58,9 +58,9 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
   const int k_lo = window ? max(0, kv_len - window) : 0;  // the query is at kv_len - 1
   const int first_tile = k_lo / BN;
   const int n_tiles = (kv_len + BN - 1) / BN - first_tile;
-  const int per_split = (n_tiles + n_splits - 1) / n_splits;
-  const int tile_begin = first_tile + split * per_split;
-  const int tile_end = min(first_tile + n_tiles, tile_begin + per_split);
+  // Split s takes tiles [s n / S, (s + 1) n / S): shares differ by one tile at most.
+  const int tile_begin = first_tile + split * n_tiles / n_splits;
+  const int tile_end = first_tile + (split + 1) * n_tiles / n_splits;
   const int* page_row = p.page_table + static_cast<long long>(seq) * p.max_pages;
 
   extern __shared__ __align__(128) unsigned char smem[];
