@@ -9,8 +9,9 @@ namespace kiln_dev {
 // Programmatic dependent launch (sm_90+). The engine launches a kernel whose source calls
 // wait_for_previous_kernel() so that it may be scheduled while the kernel before it on the
 // stream still runs (jit::Kernel, "programmatic"). Such a kernel must call it before it reads
-// anything an earlier kernel wrote and before it writes anything at all; only reads of data no
-// kernel writes (weights) may come first. Every CTA must reach the wait, including CTAs with
+// anything a kernel that may still run wrote, and before it writes anything at all; only reads of
+// data no such kernel writes may come first (weights; attn_decode's K/V rows of earlier decode
+// steps, written many launches back). Every CTA must reach the wait, including CTAs with
 // nothing to do: a kernel's completion then implies its predecessors', so the ordering of the
 // whole stream stays transitive. allow_next_kernel_to_launch() lets the next kernel's CTAs be
 // scheduled once every CTA of this one has called it (or exited); they spin in their own wait.
