@@ -183,7 +183,7 @@ int main(int argc, char** argv) {
             const jit::Kernel& k = libs[m]->get(key);
             if (verbose && m == 0) std::printf("cubin %s\n", libs[m]->cache_path(libs[m]->resolve(key)).c_str());
             const AttnArgs a = cache.args(0, q.ptr, out.ptr, n_q);
-            const Stats t = time_it([&] { attn_prefill_launch(k, shape, a, nullptr); }, reps);
+            const Stats t = time_it([&] { attn_prefill_launch(k, nullptr, shape, a, 1, nullptr); }, reps);
             KILN_CUDA_CHECK(cudaMemcpy(got.data(), out.ptr, got.size() * 2, cudaMemcpyDeviceToHost));
             if (first.empty()) first = got;
             float diff = 0;

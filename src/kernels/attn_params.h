@@ -54,12 +54,21 @@ struct AttnParams {
   int page_size;          // tokens per page, a multiple of kAttnTileKeys
 };
 
-// Dynamic shared memory of attn_prefill: the Q tile (16 rows per warp) and two stages of a K and
-// a V tile, all f16; the wgmma path adds 1024 B to align the tiles to its swizzle pattern. Its
-// variant 1 at head_dim 128 takes 128 keys per iteration (attn_prefill.cuh).
-constexpr int attn_prefill_smem_bytes(int head_dim, int warps, int wgmma = 0) {
+// Shared memory of attn_prefill with `stages` K/V stages: the Q tile (16 rows per warp) and a K
+// and a V tile per stage, all f16; the wgmma path adds 1024 B to align the tiles to its swizzle
+// pattern. Its variant 1 at head_dim 128 takes 128 keys per iteration (attn_prefill.cuh).
+constexpr int attn_prefill_stage_smem(int head_dim, int warps, int wgmma, int stages) {
   const int keys = wgmma == 1 && head_dim == 128 ? 2 * kAttnTileKeys : kAttnTileKeys;
-  return (warps * 16 * head_dim + 2 * 2 * keys * head_dim) * 2 + (wgmma ? 1024 : 0);
+  return (warps * 16 * head_dim + stages * 2 * keys * head_dim) * 2 + (wgmma ? 1024 : 0);
+}
+// K/V stages of attn_prefill: three where they fit in a CTA's 227 KB (one barrier an iteration
+// then separates both the tile's arrival and the reuse of the stage two tiles back), else two.
+constexpr int attn_prefill_stages(int head_dim, int warps, int wgmma = 0) {
+  return attn_prefill_stage_smem(head_dim, warps, wgmma, 3) <= 227 * 1024 ? 3 : 2;
+}
+// Dynamic shared memory of attn_prefill.
+constexpr int attn_prefill_smem_bytes(int head_dim, int warps, int wgmma = 0) {
+  return attn_prefill_stage_smem(head_dim, warps, wgmma, attn_prefill_stages(head_dim, warps, wgmma));
 }
 
 // Dynamic shared memory of attn_decode: `stages` K and V tiles as stored (kv_types.h), plus one

@@ -10,7 +10,7 @@
 // (few row tiles, long contexts: engine/attention.h) the CTAs of a row tile take consecutive
 // shares of its key iterations and leave O, max and sum unnormalized for attn_prefill_combine.
 // Per CTA: Q tile -> shared memory (-> registers when head_dim <= 128); then over 64-key tiles
-// (128 on the wide wgmma path; cp.async, two stages): S = Q K^T on mma.sync m16n8k16, mask only
+// (128 on the wide wgmma path; cp.async, three stages where they fit, else two): S = Q K^T on mma.sync m16n8k16, mask only
 // on tiles that cross the causal or window edge, online softmax in registers (log2 units), O += P V. Tiles wholly before
 // the window or after the last row's position are skipped.
 //
@@ -100,6 +100,7 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   constexpr int STILES = BN / 8;          // n8 tiles of S
   constexpr bool Q_IN_REGS = D <= 128;    // 256: 64 more registers would spill; re-read from smem
   constexpr int TILE_BYTES = BN * D * 2;
+  constexpr int STAGES = attn_prefill_stages(D, WARPS, WGMMA);
 
   const int gqa = GQA ? GQA : p.gqa;
   const int n_kv_heads = N_KV_HEADS ? N_KV_HEADS : p.n_kv_heads;
@@ -124,8 +125,8 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   // wgmma's swizzle pattern repeats every 1024 B: start the tiles on such a boundary (the
   // launch adds 1024 B of slack).
   const u32 q_smem = WGMMA ? (smem_u32(smem) + 1023u) & ~1023u : smem_u32(smem);
-  const u32 k_smem = q_smem + BLOCK_M * D * 2;  // 2 stages
-  const u32 v_smem = k_smem + 2 * TILE_BYTES;   // 2 stages
+  const u32 k_smem = q_smem + BLOCK_M * D * 2;
+  const u32 v_smem = k_smem + STAGES * TILE_BYTES;
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;  // mma fragment coordinates: row group, thread in quad
@@ -175,8 +176,12 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
                                       page_size);
     }
   };
-  load_tile(0, 0);
-  cp_async_commit();
+  // The first STAGES - 1 iterations' tiles (the first group also carries the Q tile).
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < n_iters) load_tile(s, s);
+    cp_async_commit();  // empty groups keep the wait counts uniform
+  }
 
   // Positions of this thread's two rows (g and g + 8 of the warp's 16); padding rows take the
   // last row's, so they see keys and stay finite (never stored).
@@ -196,7 +201,7 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   // wgmma path then holds one tile's worth until the wait).
   u32 qf[(Q_IN_REGS || WGMMA) ? KSTEPS : 1][4];
   if constexpr (Q_IN_REGS) {
-    cp_async_wait<0>();
+    cp_async_wait<STAGES - 2>();  // the first group: Q
     __syncthreads();
 #pragma unroll
     for (int kk = 0; kk < KSTEPS; ++kk) ldmatrix_x4(q_smem + tile_offset<D>(a_row, 2 * kk + a_chunk), qf[kk]);
@@ -210,16 +215,14 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   const float scale = p.scale_log2;
 
   for (int it = 0; it < n_iters; ++it) {
-    const int stage = it & 1;
-    if (it + 1 < n_iters) {
-      load_tile(it + 1, stage ^ 1);
-      cp_async_commit();
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
+    const int stage = it % STAGES;
+    cp_async_wait<STAGES - 2>();                // this thread's copies of iteration it's tiles
     if constexpr (WGMMA) fence_proxy_async();  // the tile's cp.async writes, before wgmma reads them
+    // Everyone's copies are in, and everyone is done with iteration it - 1 (its wgmma waited):
+    // its stage takes the load below. One barrier an iteration.
     __syncthreads();
+    if (it + STAGES - 1 < n_iters) load_tile(it + STAGES - 1, (it + STAGES - 1) % STAGES);
+    cp_async_commit();
     const u32 ks = k_smem + stage * TILE_BYTES, vs = v_smem + stage * TILE_BYTES;
 
     // S = Q K^T (16 rows x 64 keys per warp).
@@ -353,7 +356,6 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
         }
       }
     }
-    __syncthreads();  // the next iteration's load overwrites this stage
   }
 
   if (splits > 1) {
