@@ -190,31 +190,31 @@ inline int attn_prefill_splits(const jit::KernelKey& key, const AttnShape& s, in
   return ctas * kAttnPrefillMaxSplits <= target.sm_count && iters >= kAttnPrefillMaxSplits ? kAttnPrefillMaxSplits : 1;
 }
 
+namespace attn_detail {
+// The key of a combine kernel `name`<head_dim, gqa, n_kv_heads, sinks, ...> (file name.cuh).
+inline jit::KernelKey combine_key(const AttnShape& s, const char* name) {
+  check_shape(s);
+  jit::KernelKey key;
+  key.kernel = name;
+  key.file = std::string(name) + ".cuh";
+  key.constants = {variant_const("head_dim", s.head_dim), shape_const("gqa", s.gqa()),
+                   shape_const("n_kv_heads", s.n_kv_heads), variant_const("sinks", s.sinks)};
+  return key;
+}
+}  // namespace attn_detail
+
 // attn_prefill_combine<head_dim, gqa, n_kv_heads, sinks, block_m>: merges a split prefill's
 // partials (kernels/attn_prefill_combine.cuh); `warps` is the prefill key's.
 inline jit::KernelKey attn_prefill_combine_key(const AttnShape& s, int warps) {
-  using namespace attn_detail;
-  check_shape(s);
-  jit::KernelKey key;
-  key.kernel = "attn_prefill_combine";
-  key.file = "attn_prefill_combine.cuh";
-  key.constants = {variant_const("head_dim", s.head_dim), shape_const("gqa", s.gqa()),
-                   shape_const("n_kv_heads", s.n_kv_heads), variant_const("sinks", s.sinks),
-                   tuning_const("block_m", 16 * warps)};
+  jit::KernelKey key = attn_detail::combine_key(s, "attn_prefill_combine");
+  key.constants.push_back(attn_detail::tuning_const("block_m", 16 * warps));
   return key;
 }
 
 // attn_decode_combine<head_dim, gqa, n_kv_heads, sinks>: merges a split decode's partials
 // (kernels/attn_decode_combine.cuh).
 inline jit::KernelKey attn_decode_combine_key(const AttnShape& s) {
-  using namespace attn_detail;
-  check_shape(s);
-  jit::KernelKey key;
-  key.kernel = "attn_decode_combine";
-  key.file = "attn_decode_combine.cuh";
-  key.constants = {variant_const("head_dim", s.head_dim), shape_const("gqa", s.gqa()),
-                   shape_const("n_kv_heads", s.n_kv_heads), variant_const("sinks", s.sinks)};
-  return key;
+  return attn_detail::combine_key(s, "attn_decode_combine");
 }
 
 // attn_decode<head_dim, gqa, n_kv_heads, window, page_size, sinks, stages, k_type, v_type>
