@@ -6,7 +6,8 @@
 // one dim; warp w sums the splits w, w + 4, ... (all their loads in flight together), and every
 // warp computes the weights itself from the (m, l) of all splits (lane i holds splits i, i + 32),
 // so the only exchange is the final sum of the 4 warps. Many small CTAs, one L2 round trip each:
-// the merge is latency-bound, and 64 splits of 8 heads in one CTA took ~7 us a layer (2026-11-25).
+// the merge is latency-bound (64 splits of 6 heads merged in one CTA, the way attn_decode's last
+// CTA did it, took ~7 us a layer on qwen2-1.5b, 2026-11-25).
 // Constants: HEAD_DIM (always compiled in), GQA, N_KV_HEADS (shape, 0: from params), SINKS (variant).
 #include "attn_common.cuh"
 
