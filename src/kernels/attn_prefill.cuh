@@ -10,9 +10,10 @@
 // (few row tiles, long contexts: engine/attention.h) the CTAs of a row tile take consecutive
 // shares of its key iterations and leave O, max and sum unnormalized for attn_prefill_combine.
 // Per CTA: Q tile -> shared memory (-> registers when head_dim <= 128); then over 64-key tiles
-// (128 on the wide wgmma path; cp.async, three stages where they fit, else two): S = Q K^T on mma.sync m16n8k16, mask only
-// on tiles that cross the causal or window edge, online softmax in registers (log2 units), O += P V. Tiles wholly before
-// the window or after the last row's position are skipped.
+// (128 on the wide wgmma path; cp.async, three stages where they fit, else two, one CTA barrier
+// an iteration): S = Q K^T on mma.sync m16n8k16, mask only on tiles that cross the causal or
+// window edge, online softmax in registers (log2 units), O += P V. Tiles wholly before the window
+// or after the last row's position are skipped.
 //
 // Constants (template order): HEAD_DIM (64/128/256; always compiled in, see below), GQA,
 // N_KV_HEADS, WINDOW (-1: none, > 0: window), PAGE_SIZE: shape constants, 0 = read from params
