@@ -388,13 +388,14 @@ TEST(AttnQ8Gpu, DecodeTimingSweep) {
       for (int stages : {2, 3, 4, 5, 6}) {
         if (attn_decode_smem_bytes(128, stages, type, type) > 227 * 1024) continue;
         const jit::Kernel& k = library_for(Mode::specialized).get(attn_decode_key(s, {.decode_stages = stages}));
+        const jit::Kernel& combine = library_for(Mode::specialized).get(attn_decode_combine_key(s));
         for (int splits : {8, 16, 32, 64}) {
           auto launch_all = [&](int reps) {
             for (int r = 0; r < reps; ++r)
               for (int l = 0; l < layers; ++l) {
                 a.k_pool = d_pools.get<char>(pool * 2 * l);
                 a.v_pool = d_pools.get<char>(pool * (2 * l + 1));
-                testing::launch_decode(library_for(Mode::specialized), k, s, a, {}, splits);
+                attn_decode_launch(k, &combine, s, a, splits, nullptr);  // no library lookup in the timed loop
               }
           };
           launch_all(2);
