@@ -40,14 +40,26 @@ __device__ __forceinline__ void prefetch_rows(const void* qs, const void* d, lon
     kiln_dev::prefetch_l2(static_cast<const char*>(d) + row0 * (kp / 16), static_cast<unsigned>(d_bytes & ~15ll));
 }
 
-// The NORM epilogue, after warp 0 stored the block's rows and each of its lanes fenced them, and
-// lane 0 counted the block (is_last), and a barrier published that: the last block to finish
-// normalizes all the rows (reading them through L2) and resets the counter.
+// Counts a block on `counter` once its warp's lanes have stored their rows; true in the block
+// that counts last. __syncwarp orders the lanes' stores before lane 0's atomic, whose release
+// (cumulative) publishes them with the count, and whose acquire lets the last block read every
+// other block's rows after its barrier: no __threadfence per lane or in the last block
+// (notes/decode.md: +0.4-1% of a decoded token against the fence, atomic, fence pattern).
+__device__ __forceinline__ bool count_block(int* counter, int lane) {
+  __syncwarp();
+  int before = 0;
+  if (lane == 0)
+    asm volatile("atom.acq_rel.gpu.global.add.s32 %0, [%1], 1;" : "=r"(before) : "l"(counter) : "memory");
+  return lane == 0 && before == static_cast<int>(gridDim.x) - 1;
+}
+
+// The NORM epilogue, after warp 0 stored the block's rows and counted the block (count_block),
+// and a barrier published is_last: the last block to finish normalizes all the rows (reading
+// them through L2) and resets the counter.
 template <int N, int THREADS>
 __device__ __forceinline__ void norm_by_last_block(const Q8MatmulParams& p, int n, int m, bool is_last,
                                                    float* scratch) {
   if (!is_last) return;
-  __threadfence();
   for (int row = 0; row < m; ++row)
     rmsnorm_row<N, 0, 1, THREADS, true>(static_cast<const float*>(p.out) + static_cast<long long>(row) * p.ldo,
                                         nullptr, nullptr, p.norm_weight,
@@ -155,9 +167,8 @@ __global__ void __launch_bounds__(WARPS * 32, K || MIN_BLOCKS >= 3 ? MIN_BLOCKS 
     }
     store_fragment<OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, kMatvecQ8rRowsPerBlock, 0, 0, sum);
     if constexpr (NORM) {
-      __threadfence();  // this lane's rows are visible device-wide before the block counts itself
-      __syncwarp();
-      if (lane == 0) is_last = atomicAdd(p.norm_counter, 1) == static_cast<int>(gridDim.x) - 1;
+      const bool last = count_block(p.norm_counter, lane);
+      if (lane == 0) is_last = last;
     }
   }
   if constexpr (NORM) {
