@@ -88,8 +88,10 @@ void attn_prefill_launch(const jit::Kernel& kernel, const jit::Kernel* combine, 
     p.partial_o = args.workspace;
     p.partial_ml = args.workspace + rows_total * s.head_dim;
   }
-  kernel.launch(dim3(tiles * splits, s.n_kv_heads, args.batch.n_seqs), dim3(32 * warps),
-                attn_prefill_smem_bytes(s.head_dim, warps, key_constant(kernel, "wgmma")), stream, p);
+  const int wgmma = key_constant(kernel, "wgmma");
+  // The warp-specialized kernel (wgmma 3) adds a producer warpgroup to its 8 consumer warps.
+  kernel.launch(dim3(tiles * splits, s.n_kv_heads, args.batch.n_seqs), dim3(32 * warps + (wgmma == 3 ? 128 : 0)),
+                attn_prefill_smem_bytes(s.head_dim, warps, wgmma), stream, p);
   // The combine: a warp per query row, 4 a block.
   if (splits > 1) combine->launch(dim3(tiles * block_m / 4, s.n_kv_heads, args.batch.n_seqs), dim3(128), 0, stream, p);
 }

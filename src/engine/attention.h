@@ -57,7 +57,8 @@ struct AttnTarget {
 // Tuning overrides (benchmarks, tests): 0 = the heuristic's choice.
 struct AttnTuning {
   int prefill_warps = 0;  // 4 or 8 (query rows per CTA: 16 per warp)
-  int prefill_wgmma = -1; // 1: wgmma (sm_90a), 0: mma.sync, 2: wgmma, the v3 schedule (see the key)
+  int prefill_wgmma = -1; // 1: wgmma (sm_90a), 0: mma.sync, 2: wgmma, the v3 schedule, 3: warp-specialized
+                          // (8 warps; see the key)
   int decode_stages = 0;  // 2..8
   int decode_splits = 0;  // force a split count (still capped by the workspace)
 };
@@ -156,20 +157,26 @@ inline jit::KernelKey attn_prefill_key(const AttnShape& s, int n_tokens, int n_s
   // passes the GPU tests on it but spills (152 B of stack: 128 O accumulators), so mma.sync stays
   // its default; head_dim 64 gives wrong results on it (a deterministic layout bug not found yet,
   // notes/attention.md) and is refused.
-  // wgmma 1 at head_dim 128: 128 keys per iteration, P V on m64n128k16 (kernels/attn_prefill.cuh;
-  // +6-8% at depth over 2, +25% where a CTA has its SM alone); 2: the v3 schedule (64 keys,
-  // m64n64k16; what 1 is at head_dim 256), kept to compare.
-  KILN_CHECK(tuning.prefill_wgmma >= -1 && tuning.prefill_wgmma <= 2, "attn_prefill: wgmma must be 0, 1 or 2, got ",
+  // wgmma 3 (8 warps, head_dim 128): the warp-specialized kernel (kernels/attn_prefill_ws.cuh: a
+  // producer warpgroup, mbarriers, no CTA barrier in the loop; 1.5x wgmma 1 at depth on the H100,
+  // notes/attention.md v8). wgmma 1 (4 warps): 128 keys per iteration, P V on m64n128k16
+  // (kernels/attn_prefill.cuh; +6-8% at depth over 2); 2: the v3 schedule (64 keys, m64n64k16;
+  // what 1 is at head_dim 256), kept to compare.
+  KILN_CHECK(tuning.prefill_wgmma >= -1 && tuning.prefill_wgmma <= 3, "attn_prefill: wgmma must be 0..3, got ",
              tuning.prefill_wgmma);
-  const int wgmma =
-      tuning.prefill_wgmma >= 0 ? tuning.prefill_wgmma : target.cc_major >= 9 && s.head_dim == 128 ? 1 : 0;
+  const int wgmma = tuning.prefill_wgmma >= 0                       ? tuning.prefill_wgmma
+                    : !(target.cc_major >= 9 && s.head_dim == 128) ? 0
+                    : warps == 8                                   ? 3
+                                                                   : 1;
+  KILN_CHECK(wgmma != 3 || (s.head_dim == 128 && warps == 8), "attn_prefill: the warp-specialized path (wgmma 3) "
+             "takes head_dim 128 and 8 warps, got ", s.head_dim, " and ", warps);
   KILN_CHECK(!wgmma || target.cc_major >= 9, "attn_prefill: the wgmma path needs sm_90 (target cc ", target.cc_major,
              ")");
   KILN_CHECK(!wgmma || s.head_dim != 64, "attn_prefill: the wgmma path is wrong for head_dim 64 (known bug, "
              "notes/attention.md); use prefill_wgmma = 0");
   jit::KernelKey key;
-  key.kernel = "attn_prefill";
-  key.file = "attn_prefill.cuh";
+  key.kernel = wgmma == 3 ? "attn_prefill_ws" : "attn_prefill";
+  key.file = key.kernel + ".cuh";
   key.constants = shape_constants(s);
   key.constants.push_back(tuning_const("warps", warps));
   key.constants.push_back(tuning_const("wgmma", wgmma));
@@ -185,7 +192,7 @@ inline int attn_prefill_splits(const jit::KernelKey& key, const AttnShape& s, in
                                const AttnTarget& target = {}) {
   const int warps = static_cast<int>(key.get("warps"));
   const long long ctas = attn_detail::prefill_ctas(s, max_q * n_seqs, n_seqs, warps);
-  const int keys_per_iter = key.get("wgmma") == 1 && s.head_dim == 128 ? 2 * kAttnTileKeys : kAttnTileKeys;
+  const int keys_per_iter = attn_prefill_iter_keys(s.head_dim, static_cast<int>(key.get("wgmma")));
   const int iters = (max_kv_len + keys_per_iter - 1) / keys_per_iter;
   return ctas * kAttnPrefillMaxSplits <= target.sm_count && iters >= kAttnPrefillMaxSplits ? kAttnPrefillMaxSplits : 1;
 }

@@ -68,6 +68,11 @@ __device__ __forceinline__ u32 pack_f16x2(float lo, float hi) {
 __device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;" ::: "memory"); }
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory"); }
 __device__ __forceinline__ void wgmma_wait_all() { asm volatile("wgmma.wait_group.sync.aligned 0;" ::: "memory"); }
+// Waits until at most N of the warpgroup's committed groups are still running.
+template <int N>
+__device__ __forceinline__ void wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
+}
 // Keeps the compiler from moving accumulator accesses across a wgmma wait.
 template <int N>
 __device__ __forceinline__ void pin_registers(float* d) {
@@ -86,6 +91,34 @@ __device__ __forceinline__ void pin_fragments(u32 (*a)[4]) {
 // Makes this thread's generic-proxy shared-memory writes (cp.async, st.shared) visible to the
 // tensor cores' async-proxy reads.
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
+
+// ---- mbarriers and named barriers (the warp-specialized prefill, attn_prefill_ws.cuh) ----
+__device__ __forceinline__ void mbar_init(u32 bar, int count) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
+}
+// Waits until the phase of parity `parity` of the barrier has completed.
+__device__ __forceinline__ void mbar_wait(u32 bar, int parity) {
+  asm volatile(
+      "{\n\t.reg .pred done;\n"
+      "WAIT:\n\t"
+      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n\t"
+      "@!done bra WAIT;\n\t}"
+      ::"r"(bar), "r"(parity) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(u32 bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
+}
+// One arrival on the barrier once all of this thread's cp.async copies so far have landed.
+__device__ __forceinline__ void mbar_arrive_on_copies(u32 bar) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(bar) : "memory");
+}
+// Named barrier `id` (1..15; 0 is __syncthreads) of `threads` threads: wait, or only arrive.
+__device__ __forceinline__ void named_barrier_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void named_barrier_arrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
 
 // Descriptor of a B operand in the 128-byte swizzle layout: rows of 64 f16 (128 B), chunk c of
 // row r at chunk c ^ (r % 8), 8-row groups 1024 B apart, the pattern starting 1024-byte aligned.
@@ -111,6 +144,51 @@ __device__ __forceinline__ void wgmma_m64n64k16(float* d, const u32 (&a)[4], uns
       "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, 1, 1, 1, %37;\n"
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "n"(TRANS_B));
+}
+
+// Descriptor of a B operand in the 128-byte swizzle layout (see desc_sw128) with explicit
+// strides: for the MN-major V operand with N = 128 (two 64-column swizzle atoms), the leading
+// byte offset is the distance between the atoms along N and the stride byte offset the 1024 B
+// between 8-key groups along K (CUTLASS's canonical GMMA layouts).
+__device__ __forceinline__ unsigned long long desc_sw128_strides(u32 smem_addr, u32 leading, u32 stride) {
+  unsigned long long desc = static_cast<unsigned long long>((smem_addr & 0x3FFFFu) >> 4);
+  desc |= static_cast<unsigned long long>((leading >> 4) & 0x3FFFu) << 16;
+  desc |= static_cast<unsigned long long>((stride >> 4) & 0x3FFFu) << 32;
+  desc |= 1ull << 62;  // 128-byte swizzle
+  return desc;
+}
+
+// D[64 x 128] += A[64 x 16] . B[16 x 128] (as wgmma_m64n64k16, twice the columns: d[4j + e] is
+// the m16n8 C fragment of column block j = 0..15).
+template <int TRANS_B>
+__device__ __forceinline__ void wgmma_m64n128k16(float* d, const u32 (&a)[4], unsigned long long desc_b) {
+  asm volatile(
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 "
+      "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, 1, 1, 1, %69;\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "n"(TRANS_B));
+}
+
+// Issues the cp.async copies of the 64 keys [k0, k0 + 64) (one page part) of KV head `kv_head`
+// into rows row0 .. row0 + 63 of a ROWS-key tile at `dst` stored as head_dim / 64 blocks of
+// [ROWS][64] in the 128-byte swizzle layout. Keys at or past `limit` are zero-filled and not read
+// (no page lookup when the whole part is past it).
+template <int HEAD_DIM, int THREADS, int ROWS>
+__device__ __forceinline__ void load_kv_part(u32 dst, const kiln_dev::f16_bits* pool, const int* page_row, int k0,
+                                             int limit, int row0, int kv_head, int n_kv_heads, int page_size) {
+  constexpr int CHUNKS = HEAD_DIM / 8;
+  const int page = k0 < limit ? page_row[k0 / page_size] : 0;
+  const kiln_dev::f16_bits* src =
+      pool + ((static_cast<long long>(page) * n_kv_heads + kv_head) * page_size + k0 % page_size) * HEAD_DIM;
+  static_assert(kAttnTileKeys * CHUNKS % THREADS == 0, "load_kv_part: the part must split evenly over the threads");
+#pragma unroll
+  for (int it = 0; it < kAttnTileKeys * CHUNKS / THREADS; ++it) {
+    const int i = it * THREADS + threadIdx.x;
+    const int row = i / CHUNKS, chunk = i % CHUNKS;
+    const bool valid = k0 + row < limit;
+    const u32 offset = static_cast<u32>((chunk / 8) * ROWS * 128 + (row0 + row) * 128 + (((chunk % 8) ^ (row & 7)) << 4));
+    cp_async_16(dst + offset, valid ? src + row * HEAD_DIM + chunk * 8 : pool, valid ? 16 : 0);
+  }
 }
 
 // Byte offset of 16-byte chunk `chunk` of row `row` in a [rows][head_dim] f16 tile stored as

@@ -54,16 +54,24 @@ struct AttnParams {
   int page_size;          // tokens per page, a multiple of kAttnTileKeys
 };
 
+// K/V stages of the warp-specialized prefill (attn_prefill_ws.cuh, WGMMA 3).
+constexpr int kAttnWsStages = 3;
+// Keys per iteration of attn_prefill: 128 on the wide wgmma paths (1 and 3) at head_dim 128.
+constexpr int attn_prefill_iter_keys(int head_dim, int wgmma) {
+  return (wgmma == 1 || wgmma == 3) && head_dim == 128 ? 2 * kAttnTileKeys : kAttnTileKeys;
+}
 // Shared memory of attn_prefill with `stages` K/V stages: the Q tile (16 rows per warp) and a K
-// and a V tile per stage, all f16; the wgmma path adds 1024 B to align the tiles to its swizzle
-// pattern. Its variant 1 at head_dim 128 takes 128 keys per iteration (attn_prefill.cuh).
+// and a V tile per stage, all f16; the wgmma paths add 1024 B to align the tiles to its swizzle
+// pattern, the warp-specialized one (3) a "full" and an "empty" mbarrier per stage.
 constexpr int attn_prefill_stage_smem(int head_dim, int warps, int wgmma, int stages) {
-  const int keys = wgmma == 1 && head_dim == 128 ? 2 * kAttnTileKeys : kAttnTileKeys;
-  return (warps * 16 * head_dim + stages * 2 * keys * head_dim) * 2 + (wgmma ? 1024 : 0);
+  const int keys = attn_prefill_iter_keys(head_dim, wgmma);
+  return (warps * 16 * head_dim + stages * 2 * keys * head_dim) * 2 + (wgmma ? 1024 : 0) +
+         (wgmma == 3 ? 2 * stages * 8 : 0);
 }
 // K/V stages of attn_prefill: three where they fit in a CTA's 227 KB (one barrier an iteration
 // then separates both the tile's arrival and the reuse of the stage two tiles back), else two.
 constexpr int attn_prefill_stages(int head_dim, int warps, int wgmma = 0) {
+  if (wgmma == 3) return kAttnWsStages;
   return attn_prefill_stage_smem(head_dim, warps, wgmma, 3) <= 227 * 1024 ? 3 : 2;
 }
 // Dynamic shared memory of attn_prefill.

@@ -81,7 +81,8 @@ TEST(KvQ8, PlanHoldsTheKeysOfTheTypes) {
         EXPECT_EQ(k.get("v_type"), vt) << k.str();
       }
     // The prefill kernels (f16 view) are the f16 cache's.
-    EXPECT_EQ(keys_of(keys, "attn_prefill"), keys_of(f16, "attn_prefill"));
+    EXPECT_FALSE(keys_of(keys, "attn_prefill_ws").empty());
+    EXPECT_EQ(keys_of(keys, "attn_prefill_ws"), keys_of(f16, "attn_prefill_ws"));
     EXPECT_EQ(keys.size(), f16.size() + 1);  // + kv_dequant
   }
 }

@@ -40,7 +40,8 @@ struct Case {
   std::vector<Seq> seqs;
   bool decode = false;  // attn_decode (every n_q is 1) instead of attn_prefill
   int splits = 0;       // decode splits, prefill key splits: 0 = the heuristic's
-  int wgmma = -1;       // prefill: -1 = the heuristic's, 0 mma.sync, 1 wgmma, 2 wgmma (v3 schedule)
+  int wgmma = -1;       // prefill: -1 = the heuristic's, 0 mma.sync, 1 wgmma, 2 wgmma (v3 schedule),
+                        // 3 warp-specialized (8 warps)
   float q_range = 3.f;  // q in [-q_range, q_range], k and v in [-1, 1]: softmax neither flat nor one-hot
 };
 
@@ -155,8 +156,8 @@ Result run_case(const Case& c, Mode mode, uint64_t seed) {
   if (c.decode) {
     testing::launch_decode(lib, lib.get(attn_decode_key(s)), s, a, kv_len, c.splits);
   } else {
-    testing::launch_prefill(lib, attn_prefill_key(s, n_tokens, n_seqs, {}, {.prefill_wgmma = c.wgmma}), s, a, kv_len,
-                            c.splits);
+    const AttnTuning tuning{.prefill_warps = c.wgmma == 3 ? 8 : 0, .prefill_wgmma = c.wgmma};
+    testing::launch_prefill(lib, attn_prefill_key(s, n_tokens, n_seqs, {}, tuning), s, a, kv_len, c.splits);
   }
   jit::testing::sync_and_check(describe(c, mode));
   const std::vector<uint16_t> out = d_out.download<uint16_t>(q.size());
@@ -256,6 +257,27 @@ TEST(AttnGpu, PrefillOtherTensorCorePath) {
   check({.shape = {.head_dim = 128, .n_heads = 32, .n_kv_heads = 8}, .seqs = {{512, 4097}}, .wgmma = 0});
   check({.shape = {.head_dim = 128, .n_heads = 32, .n_kv_heads = 8}, .seqs = {{512, 4097}, {64, 0}}, .wgmma = 2});
   check({.shape = {.head_dim = 256, .n_heads = 4, .n_kv_heads = 2}, .seqs = {{129, 1000}, {64, 0}}, .wgmma = 1});
+}
+
+// The warp-specialized kernel (wgmma 3, attn_prefill_ws.cuh): the varlen sweep (partial and
+// empty tiles, sequences with nothing new), llama's shape at depth, windows and sinks, gqa 1-8,
+// key splits.
+TEST(AttnGpu, PrefillWarpSpecialized) {
+  KILN_REQUIRE_GPU();
+  if (jit::Device::current().cc_major < 9) GTEST_SKIP() << "wgmma needs sm_90";
+  Case sweep{.shape = {.head_dim = 128, .n_heads = 8, .n_kv_heads = 2}, .seqs = {}, .wgmma = 3};
+  for (int n_q : sweep_n_q())
+    for (int depth : sweep_depth()) sweep.seqs.push_back({n_q, depth});
+  check(sweep);
+  check({.shape = {.head_dim = 128, .n_heads = 32, .n_kv_heads = 8}, .seqs = {{512, 4097}, {64, 0}}, .wgmma = 3});
+  check({.shape = {.head_dim = 128, .n_heads = 8, .n_kv_heads = 2, .window = 100, .sinks = true},
+         .seqs = {{129, 1000}, {17, 0}, {512, 65}}, .wgmma = 3});
+  for (int gqa : {1, 7, 8})
+    check({.shape = {.head_dim = 128, .n_heads = 2 * gqa, .n_kv_heads = 2}, .seqs = {{17, 65}, {129, 1000}, {64, 0}},
+           .wgmma = 3});
+  for (int splits : {1, 2})
+    check({.shape = {.head_dim = 128, .n_heads = 12, .n_kv_heads = 2, .window = 300, .sinks = true},
+           .seqs = {{512, 4097}, {129, 65}, {17, 0}, {1, 1000}}, .splits = splits, .wgmma = 3});
 }
 
 TEST(AttnGpu, PrefillSingleSequences) {

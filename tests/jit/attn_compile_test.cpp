@@ -41,7 +41,9 @@ std::vector<jit::KernelKey> keys_beyond_the_engines() {
     }
   }
   add(attn_decode_key(shape(64, true)).generic());
-  prefill(shape(128, true), 8, -1);  // sinks on the wgmma path
+  prefill(shape(128, true), 8, -1);  // sinks on the warp-specialized path
+  prefill(shape(128, true), 8, 1);   // and on the wide wgmma path (the GPU tests force it)
+  prefill(shape(128, true), 4, -1);
   prefill(shape(128, false), 4, 0);  // head_dim 128 on mma.sync (off sm_90)
   prefill(shape(128, false), 8, 0);
   for (int rope : {kRopeNormal, kRopeNeox})
@@ -62,9 +64,11 @@ std::vector<jit::KernelKey> keys_beyond_the_engines() {
 TEST(AttnCompile, KeysNameTheirShapeAndTuning) {
   const AttnShape llama{.head_dim = 128, .n_heads = 32, .n_kv_heads = 8};
   EXPECT_EQ(attn_prefill_key(llama, 512).str(),
-            "attn_prefill<head_dim=128,gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,warps=8,wgmma=1>");
+            "attn_prefill_ws<head_dim=128,gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,warps=8,wgmma=3>");
   EXPECT_EQ(attn_prefill_key(llama, 512).generic().str(),
-            "attn_prefill<head_dim=128,gqa=0,n_kv_heads=0,window=0,page_size=0,sinks=0,warps=8,wgmma=1>");
+            "attn_prefill_ws<head_dim=128,gqa=0,n_kv_heads=0,window=0,page_size=0,sinks=0,warps=8,wgmma=3>");
+  EXPECT_EQ(attn_prefill_key(llama, 512, 1, {}, {.prefill_wgmma = 1}).str(),
+            "attn_prefill<head_dim=128,gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,warps=8,wgmma=1>");
   EXPECT_EQ(attn_decode_key(llama).str(),
             "attn_decode<head_dim=128,gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,stages=3,k_type=0,v_type=0>");
   const AttnShape oss{.head_dim = 64, .n_heads = 64, .n_kv_heads = 8, .window = 128, .sinks = true};
@@ -72,11 +76,18 @@ TEST(AttnCompile, KeysNameTheirShapeAndTuning) {
             "attn_decode<head_dim=64,gqa=8,n_kv_heads=8,window=128,page_size=64,sinks=1,stages=6,k_type=0,v_type=0>");
   EXPECT_EQ(kv_write_key({.head_dim = 128, .n_heads = 32, .n_kv_heads = 8, .rope = kRopeNormal}).str(),
             "kv_write<head_dim=128,n_heads=32,n_kv_heads=8,n_rot=128,page_size=64,rope=1,qk_norm=0,in_f16=0,k_type=0,v_type=0>");
-  // Shared memory: Q tile + three stages of K and V (llama, 8 warps: 32 KB + 96 KB; the default
-  // wgmma path's tiles are 128 keys: + 192 KB), + 1 KB to align wgmma's tiles.
-  EXPECT_EQ(attn_prefill_key(llama, 512).dynamic_smem_bytes, 225 * 1024);
+  // Shared memory: Q tile + three stages of K and V (llama, 8 warps: 32 KB + 96 KB; the wide
+  // wgmma paths' tiles are 128 keys: + 192 KB), + 1 KB to align wgmma's tiles, and the
+  // warp-specialized kernel's 6 mbarriers.
+  EXPECT_EQ(attn_prefill_key(llama, 512).dynamic_smem_bytes, 225 * 1024 + 48);
+  EXPECT_EQ(attn_prefill_key(llama, 512, 1, {}, {.prefill_wgmma = 1}).dynamic_smem_bytes, 225 * 1024);
   EXPECT_EQ(attn_prefill_key(llama, 512, 1, {}, {.prefill_wgmma = 2}).dynamic_smem_bytes, 129 * 1024);
   EXPECT_EQ(attn_prefill_key(llama, 512, 1, {}, {.prefill_wgmma = 0}).dynamic_smem_bytes, 128 * 1024);
+  // The warp-specialized kernel with 4-warp CTAs: the wide wgmma path; forced otherwise: refused.
+  EXPECT_EQ(attn_prefill_key(llama, 512, 1, {}, {.prefill_warps = 4}).get("wgmma"), 1);
+  EXPECT_THROW(attn_prefill_key(llama, 512, 1, {}, {.prefill_warps = 4, .prefill_wgmma = 3}), Error);
+  EXPECT_THROW(attn_prefill_key({.head_dim = 256, .n_heads = 8, .n_kv_heads = 4}, 512, 1, {}, {.prefill_wgmma = 3}),
+               Error);
   EXPECT_EQ(attn_prefill_stages(256, 8, 1), 2);  // 64 KB of Q and 64 KB stages: three do not fit
   // wgmma only on sm_90, by default only for head_dim 128; never for 64 (known wrong, see notes).
   EXPECT_EQ(attn_prefill_key(llama, 512, 1, {132, 8}).get("wgmma"), 0);

@@ -1,0 +1,328 @@
+#pragma once
+// Warp-specialized flash attention for prefill at head_dim 128 on sm_90a (FlashAttention-3's
+// schedule, with cp.async in place of TMA): the work split, masking, key splits and outputs of
+// attn_prefill.cuh's wide wgmma path (WGMMA 1: 128 rows x 128 keys per CTA iteration), with the
+// work of each iteration spread differently over the CTA's warps:
+// - a producer warpgroup (warps 0-3, its registers given to the others) copies each iteration's
+//   K and V tiles into a ring of three stages with cp.async, zero-filled past the sequence, and
+//   signals each stage on its "full" mbarrier once the copies have landed;
+// - two consumer warpgroups (64 query rows each) wait on "full", compute, and give the stage back
+//   on its "empty" mbarrier: no CTA-wide barrier in the loop, so they drift apart and one's
+//   softmax runs while the other's products keep the tensor cores busy (forcing them to take
+//   turns with named barriers, as FlashAttention-3 does, was 27% slower here: notes/attention.md);
+// - within a warpgroup, P V of this tile and S = Q K^T of the next go to the tensor cores
+//   together, then the softmax makes the next P (issuing S first and running the softmax under
+//   P V, FlashAttention-3's intra-warpgroup overlap, was 22% slower: notes/attention.md v8);
+// - S takes all 128 keys in one m64n128k16 per k16 step, A (Q) from registers: the tensor cores
+//   then read only K from shared memory (Q by descriptor too read 128 B per cycle, the bandwidth
+//   of shared memory, and was 20% slower).
+// Constants as attn_prefill's; WARPS (consumer warps) must be 8 and WGMMA 3 (this variant).
+#include "attn_common.cuh"
+
+template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int WARPS, int WGMMA>
+__global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __grid_constant__ AttnParams p) {
+  kiln_dev::allow_next_kernel_to_launch();
+  kiln_dev::wait_for_previous_kernel();
+  using namespace kiln_attn;
+  using kiln_dev::f16_bits;
+  static_assert(HEAD_DIM == 128 && WARPS == 8 && WGMMA == 3, "attn_prefill_ws: head_dim 128, 8 consumer warps");
+  constexpr int D = HEAD_DIM;
+  constexpr int BLOCK_M = WARPS * 16;
+  constexpr int BN = 2 * kAttnTileKeys;  // keys per iteration
+  constexpr int CHUNKS = D / 8;          // 16-byte chunks per row
+  constexpr int KSTEPS = D / 16;         // k16 steps of Q K^T
+  constexpr int OTILES = D / 8;          // n8 tiles of the O accumulator
+  constexpr int STILES = BN / 8;         // n8 tiles of S
+  constexpr int TILE_BYTES = BN * D * 2;
+  constexpr int STAGES = kAttnWsStages;
+  constexpr int PRODUCER_THREADS = 128;
+
+  const int gqa = GQA ? GQA : p.gqa;
+  const int n_kv_heads = N_KV_HEADS ? N_KV_HEADS : p.n_kv_heads;
+  const int window = WINDOW ? (WINDOW < 0 ? 0 : WINDOW) : p.window;
+  const int page_size = PAGE_SIZE ? PAGE_SIZE : p.page_size;
+  const int n_heads = gqa * n_kv_heads;
+
+  const int seq = blockIdx.z, kv_head = blockIdx.y;
+  const int q_begin = p.q_start[seq];
+  const int n_q = p.q_start[seq + 1] - q_begin;
+  const int n_rows = n_q * gqa;
+  const int splits = p.splits > 1 ? p.splits : 1, split = blockIdx.x % splits;
+  const int n_tiles = gridDim.x / splits, tile = n_tiles - 1 - blockIdx.x / splits;
+  const int r0 = tile * BLOCK_M;
+  if (r0 >= n_rows) return;
+  const int kv_len = p.kv_len[seq];
+  const int pos0 = kv_len - n_q;
+  const int* page_row = p.page_table + static_cast<long long>(seq) * p.max_pages;
+
+  extern __shared__ __align__(128) unsigned char smem[];
+  const u32 q_smem = (smem_u32(smem) + 1023u) & ~1023u;  // the swizzle pattern repeats every 1024 B
+  const u32 k_smem = q_smem + BLOCK_M * D * 2;
+  const u32 v_smem = k_smem + STAGES * TILE_BYTES;
+  const u32 full_bar = v_smem + STAGES * TILE_BYTES;  // STAGES mbarriers, then STAGES "empty" ones
+  const u32 empty_bar = full_bar + STAGES * 8;
+
+  // Key range of the whole tile, as in attn_prefill.
+  const int row_last = min(r0 + BLOCK_M, n_rows) - 1;
+  const int pos_first = pos0 + r0 / gqa, pos_last = pos0 + row_last / gqa;
+  const int k_lo = window ? max(0, pos_first - window + 1) : 0;
+  const int tile_begin = k_lo / kAttnTileKeys, tile_end = (pos_last + 1 + kAttnTileKeys - 1) / kAttnTileKeys;
+  const int n_iters_all = (tile_end - tile_begin + BN / kAttnTileKeys - 1) / (BN / kAttnTileKeys);
+  const int it_begin = split * n_iters_all / splits, n_iters = (split + 1) * n_iters_all / splits - it_begin;
+  const int k_first = tile_begin * kAttnTileKeys + it_begin * BN;
+
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < STAGES; ++s) {
+      mbar_init(full_bar + 8 * s, PRODUCER_THREADS);  // each producer thread's copies
+      mbar_init(empty_bar + 8 * s, WARPS);            // each consumer warp done with the stage
+    }
+  }
+  __syncthreads();
+
+  if (threadIdx.x < PRODUCER_THREADS) {
+    // The producer: 24 registers (address arithmetic only), the rest to the consumers (240).
+    asm volatile("setmaxnreg.dec.sync.aligned.u32 24;");
+    const f16_bits* k_pool = static_cast<const f16_bits*>(p.k_pool);
+    const f16_bits* v_pool = static_cast<const f16_bits*>(p.v_pool);
+    const int limit = min(kv_len, tile_end * kAttnTileKeys);
+    // Thread t copies chunk t % 16 of the rows t / 16 + 8 j of each 64-key part: its swizzled
+    // chunk is the same in all of them (row % 8 = t / 16), so one offset and immediates address
+    // them all (the producer has 24 registers).
+    const int chunk = threadIdx.x % CHUNKS, row0 = threadIdx.x / CHUNKS;
+    static_assert(PRODUCER_THREADS == 8 * CHUNKS, "attn_prefill_ws: the producer covers 8 rows per pass");
+    const u32 dst0 = (chunk / 8) * BN * 128 + row0 * 128 + (((chunk % 8) ^ row0) << 4);
+    for (int it = 0; it < n_iters; ++it) {
+      const int stage = it % STAGES;
+      if (it >= STAGES) mbar_wait(empty_bar + 8 * stage, (it / STAGES - 1) & 1);
+      const u32 k_dst = k_smem + stage * TILE_BYTES + dst0, v_dst = v_smem + stage * TILE_BYTES + dst0;
+#pragma unroll
+      for (int part = 0; part < BN / kAttnTileKeys; ++part) {
+        const int kp = k_first + it * BN + part * kAttnTileKeys;
+        const int rows = min(max(limit - kp, 0), kAttnTileKeys);  // rows of the part inside the sequence
+        const int page = rows > 0 ? page_row[kp / page_size] : 0;
+        const long long at = (((static_cast<long long>(page) * n_kv_heads + kv_head) * page_size + kp % page_size) +
+                              row0) * D + chunk * 8;
+#pragma unroll
+        for (int j = 0; j < kAttnTileKeys / 8; ++j) {
+          const bool valid = row0 + 8 * j < rows;  // the rest zero-filled: 0 x NaN would poison P V
+          const u32 offset = (part * kAttnTileKeys + 8 * j) * 128;
+          cp_async_16(k_dst + offset, valid ? k_pool + at + 8 * j * D : k_pool, valid ? 16 : 0);
+          cp_async_16(v_dst + offset, valid ? v_pool + at + 8 * j * D : v_pool, valid ? 16 : 0);
+        }
+      }
+      mbar_arrive_on_copies(full_bar + 8 * stage);
+    }
+    return;
+  }
+
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 240;");
+  const int warp = threadIdx.x / 32 - PRODUCER_THREADS / 32;  // consumer warp 0..7: rows 16 warp ..
+  const int lane = threadIdx.x % 32, wg = warp / 4;
+  const int g = lane / 4, t = lane % 4;
+  // Byte offset of chunk `chunk` of row `row` of the Q tile: D / 64 blocks of [BLOCK_M][64] in
+  // the 128-byte swizzle layout (wgmma's A operand by descriptor).
+  const auto q_offset = [](int row, int chunk) {
+    return static_cast<u32>((chunk / 8) * BLOCK_M * 128 + row * 128 + (((chunk % 8) ^ (row & 7)) << 4));
+  };
+
+  // This warp's 16 Q rows (padding rows past n_rows are zero); the warpgroup's 64 rows are in
+  // shared memory and visible to the tensor cores after its barrier.
+  const f16_bits* q = static_cast<const f16_bits*>(p.q);
+#pragma unroll
+  for (int it = 0; it < 16 * CHUNKS / 32; ++it) {
+    const int i = it * 32 + lane;
+    const int row = warp * 16 + i / CHUNKS, chunk = i % CHUNKS;
+    const int r = r0 + row;
+    const bool valid = r < n_rows;
+    const int token = r / gqa, head = kv_head * gqa + r % gqa;
+    const f16_bits* src = q + (static_cast<long long>(q_begin + token) * n_heads + head) * D + chunk * 8;
+    cp_async_16(q_smem + q_offset(row, chunk), valid ? src : q, valid ? 16 : 0);
+  }
+  cp_async_commit();
+  cp_async_wait<0>();
+  fence_proxy_async();
+  named_barrier_sync(3 + wg, 128);
+
+  int row_pos[2];
+#pragma unroll
+  for (int h = 0; h < 2; ++h) row_pos[h] = pos0 + min(r0 + warp * 16 + g + 8 * h, n_rows - 1) / gqa;
+
+  float o[OTILES][4];
+#pragma unroll
+  for (int i = 0; i < OTILES; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+  float m[2] = {neg_inf(), neg_inf()};
+  float l[2] = {0.f, 0.f};
+  const float scale = p.scale_log2;
+  float s[STILES][4];
+  u32 pa[BN / 16][4];
+
+  // Q fragments (m16n8k16 A layout, the warp's 16 rows), kept for the whole loop: S reads A from
+  // registers, so the tensor cores read only K from shared memory (with Q from shared memory
+  // too, two m64n64k16 a k16 step read 128 B per cycle, the bandwidth of shared memory).
+  u32 qf[KSTEPS][4];
+#pragma unroll
+  for (int kk = 0; kk < KSTEPS; ++kk)
+    ldmatrix_x4(q_smem + q_offset(warp * 16 + lane % 16, 2 * kk + lane / 16), qf[kk]);
+  // S = Q K^T of the tile in `stage` (issued, not waited for).
+  const auto issue_s = [&](int stage) {
+    const u32 ks = k_smem + stage * TILE_BYTES;
+#pragma unroll
+    for (int i = 0; i < STILES; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+    pin_registers<STILES * 4>(&s[0][0]);
+    pin_fragments<KSTEPS>(qf);
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; ++kk)
+      wgmma_m64n128k16<0>(&s[0][0], qf[kk], desc_sw128_strides(ks + (kk / 4) * BN * 128 + (kk % 4) * 32, 1024, 1024));
+  };
+  const auto full_wait = [&](int it) {
+    mbar_wait(full_bar + 8 * (it % STAGES), (it / STAGES) & 1);
+    fence_proxy_async();  // the producer's cp.async writes, before the tensor cores read them
+  };
+
+  // Softmax of S (iteration `it`'s scores) in place: masks the keys a row must not see, updates
+  // the running max m and sum l, and leaves 2^(s * scale - m) in s; returns the factor O must be
+  // rescaled by (alpha, per row of the thread). Rows g and g + 8 of the warp's 16, a row over a
+  // quad (attn_prefill's softmax).
+  const auto softmax = [&](int it, float (&alpha)[2]) {
+    const int k0 = k_first + it * BN;
+    const bool edge = k0 + BN - 1 > pos_first || (window && k0 <= pos_last - window);
+    if (edge) {
+#pragma unroll
+      for (int nt = 0; nt < STILES; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int key = k0 + nt * 8 + 2 * t + (e & 1);
+          const int pos = row_pos[e >> 1];
+          if (key > pos || (window && pos - key >= window)) s[nt][e] = neg_inf();
+        }
+    }
+    float m_use[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float mx = neg_inf();
+#pragma unroll
+      for (int nt = 0; nt < STILES; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * h], s[nt][2 * h + 1]));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float m_new = fmaxf(m[h], mx * scale);
+      m_use[h] = m_new == neg_inf() ? 0.f : m_new;  // a row with nothing visible yet stays at 0
+      alpha[h] = ex2(m[h] - m_use[h]);
+      m[h] = m_new;
+      l[h] *= alpha[h];
+    }
+#pragma unroll
+    for (int nt = 0; nt < STILES; ++nt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        s[nt][e] = ex2(fmaf(s[nt][e], scale, -m_use[e >> 1]));
+        l[e >> 1] += s[nt][e];
+      }
+  };
+  // O *= alpha, and P (the f16 A fragments of P V) from s.
+  const auto rescale_and_pack = [&](const float (&alpha)[2]) {
+#pragma unroll
+    for (int i = 0; i < OTILES; ++i)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) o[i][e] *= alpha[e >> 1];
+#pragma unroll
+    for (int nt = 0; nt < STILES; ++nt) {
+      pa[nt / 2][(nt % 2) * 2 + 0] = pack_f16x2(s[nt][0], s[nt][1]);
+      pa[nt / 2][(nt % 2) * 2 + 1] = pack_f16x2(s[nt][2], s[nt][3]);
+    }
+  };
+
+  float alpha[2];
+  if (n_iters > 0) {
+    full_wait(0);
+    issue_s(0);
+    wgmma_commit();
+    wgmma_wait_all();
+    pin_registers<STILES * 4>(&s[0][0]);
+    softmax(0, alpha);
+    rescale_and_pack(alpha);
+  }
+  // Iteration it: P of tile it is in pa. P V of tile it and S of tile it + 1 go to the tensor
+  // cores together; once both are done the stage is given back, and the softmax of S makes P of
+  // tile it + 1.
+  for (int it = 0; it < n_iters; ++it) {
+    const int stage = it % STAGES;
+    const bool next = it + 1 < n_iters;
+    if (next) full_wait(it + 1);
+    pin_fragments<BN / 16>(pa);
+    pin_registers<OTILES * 4>(&o[0][0]);
+    wgmma_fence();
+    const u32 vs = v_smem + stage * TILE_BYTES;
+#pragma unroll
+    for (int kk = 0; kk < BN / 16; ++kk)
+      wgmma_m64n128k16<1>(&o[0][0], pa[kk], desc_sw128_strides(vs + kk * 2048, BN * 128, 1024));
+    if (next) issue_s((it + 1) % STAGES);
+    wgmma_commit();
+    wgmma_wait_all();
+    pin_registers<OTILES * 4>(&o[0][0]);
+    pin_registers<STILES * 4>(&s[0][0]);
+    pin_fragments<BN / 16>(pa);
+    __syncwarp();
+    if (lane == 0) mbar_arrive(empty_bar + 8 * stage);
+    if (next) {
+      softmax(it + 1, alpha);
+      rescale_and_pack(alpha);
+    }
+  }
+
+  if (splits > 1) {
+    // Unnormalized O, m and l for attn_prefill_combine, as attn_prefill writes them.
+    const long long part = ((static_cast<long long>(seq) * n_kv_heads + kv_head) * n_tiles + tile) * splits + split;
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int row = warp * 16 + g + 8 * h;
+      float sum = l[h];
+      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+      float* o_row = p.partial_o + (part * BLOCK_M + row) * D;
+#pragma unroll
+      for (int i = 0; i < OTILES; ++i)
+        *reinterpret_cast<float2*>(o_row + 8 * i + 2 * t) = make_float2(o[i][2 * h], o[i][2 * h + 1]);
+      if (t == 0) *reinterpret_cast<float2*>(p.partial_ml + (part * BLOCK_M + row) * 2) = make_float2(m[h], sum);
+    }
+    return;
+  }
+
+  float inv_l[2];
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    float sum = l[h];
+    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+    if constexpr (SINKS) {
+      const int r = min(r0 + warp * 16 + g + 8 * h, n_rows - 1);
+      sum += ex2(p.sinks[kv_head * gqa + r % gqa] * kLog2e - m[h]);
+    }
+    inv_l[h] = 1.f / sum;
+  }
+  // Stage the warp's 16 rows in its own rows of the Q tile (no wgmma reads them any more; the
+  // other warpgroup's rows are elsewhere) for 16-byte stores.
+#pragma unroll
+  for (int i = 0; i < OTILES; ++i)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int row = warp * 16 + g + 8 * h;
+      const u32 v = pack_f16x2(o[i][2 * h] * inv_l[h], o[i][2 * h + 1] * inv_l[h]);
+      asm volatile("st.shared.u32 [%0], %1;" ::"r"(q_smem + q_offset(row, i) + t * 4), "r"(v) : "memory");
+    }
+  __syncwarp();
+  f16_bits* out = static_cast<f16_bits*>(p.out);
+#pragma unroll
+  for (int it = 0; it < 16 * CHUNKS / 32; ++it) {
+    const int i = it * 32 + lane;
+    const int row = i / CHUNKS, chunk = i % CHUNKS;
+    const int r = r0 + warp * 16 + row;
+    if (r >= n_rows) continue;
+    const int token = r / gqa, head = kv_head * gqa + r % gqa;
+    uint4 v;
+    asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+                 : "r"(q_smem + q_offset(warp * 16 + row, chunk)));
+    *reinterpret_cast<uint4*>(out + (static_cast<long long>(q_begin + token) * n_heads + head) * D + chunk * 8) = v;
+  }
+}
