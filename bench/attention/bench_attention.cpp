@@ -209,9 +209,11 @@ int main(int argc, char** argv) {
         int splits, stages;
       };
       std::vector<Variant> variants = {{0, 0}};
-      if (verbose && depth >= 8192)
-        for (int s : {8, 32})
-          for (int st : {0, 4}) variants.push_back({s, st});
+      if (verbose && depth >= 1024) {
+        for (int st : {4, 5, 6}) variants.push_back({0, st});
+        if (depth >= 8192)
+          for (int s : {8, 32}) variants.push_back({s, 0});
+      }
       for (const Variant& v : variants)
         for (int m = 0; m < 2; ++m) {
           const jit::Kernel& kd = libs[m]->get(attn_decode_key(llama, {.decode_stages = v.stages}));
