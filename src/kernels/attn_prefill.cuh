@@ -31,7 +31,7 @@
 // (256), 4x the registers of a 64-dim head, and spills; every hand-written library (FA2/3,
 // llama.cpp) instantiates per head size too. So the generic build keeps it and makes dynamic
 // what a library would: GQA ratio, head counts, window, page size.
-#include "attn_common.cuh"
+#include "attn_prefill_rows.cuh"
 
 template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int WARPS, int WGMMA>
 __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_constant__ AttnParams p) {
@@ -231,16 +231,7 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
     // window start.
     const int k0 = k_first + it * BN;
     const bool edge = k0 + BN - 1 > pos_first || (window && k0 <= pos_last - window);
-    if (edge) {
-#pragma unroll
-      for (int nt = 0; nt < STILES; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int key = k0 + nt * 8 + 2 * t + (e & 1);
-          const int pos = row_pos[e >> 1];
-          if (key > pos || (window && pos - key >= window)) s[nt][e] = neg_inf();
-        }
-    }
+    if (edge) mask_scores(s, k0, t, row_pos, window);
 
     // Online softmax: each thread holds rows g (h = 0) and g + 8 (h = 1); a row's 64 scores are
     // spread over the 4 threads of a quad.
@@ -312,64 +303,9 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
     }
   }
 
-  if (splits > 1) {
-    // Unnormalized: O, the running max m and the denominator l of each row, for
-    // attn_prefill_combine (padding rows too: it skips them). A split with no iterations writes
-    // m = -inf, l = 0.
-    cp_async_wait<0>();  // nothing in flight into shared memory when the CTA ends
-    const long long part = ((static_cast<long long>(seq) * n_kv_heads + kv_head) * n_tiles + tile) * splits + split;
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int row = warp * 16 + g + 8 * h;
-      float sum = l[h];
-      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-      float* o_row = p.partial_o + (part * BLOCK_M + row) * D;
-#pragma unroll
-      for (int i = 0; i < OTILES; ++i)
-        *reinterpret_cast<float2*>(o_row + 8 * i + 2 * t) = make_float2(o[i][2 * h], o[i][2 * h + 1]);
-      if (t == 0) *reinterpret_cast<float2*>(p.partial_ml + (part * BLOCK_M + row) * 2) = make_float2(m[h], sum);
-    }
-    return;
-  }
-
-  // Finish the denominators (quad sum; sinks join here, in log2 units), normalize, and stage
-  // the warp's 16 rows in its own rows of the Q tile for 16-byte stores.
-  float inv_l[2];
-#pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    float sum = l[h];
-    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-    if constexpr (SINKS) {
-      const int r = min(r0 + warp * 16 + g + 8 * h, n_rows - 1);
-      sum += ex2(p.sinks[kv_head * gqa + r % gqa] * kLog2e - m[h]);
-    }
-    inv_l[h] = 1.f / sum;
-  }
-  __syncwarp();
-#pragma unroll
-  for (int i = 0; i < OTILES; ++i)
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int row = warp * 16 + g + 8 * h;
-      const u32 addr = q_smem + tile_offset<D>(row, i) + t * 4;
-      const u32 v = pack_f16x2(o[i][2 * h] * inv_l[h], o[i][2 * h + 1] * inv_l[h]);
-      asm volatile("st.shared.u32 [%0], %1;" ::"r"(addr), "r"(v) : "memory");
-    }
-  __syncwarp();
-  f16_bits* out = static_cast<f16_bits*>(p.out);
-#pragma unroll
-  for (int it = 0; it < 16 * CHUNKS / 32; ++it) {
-    const int i = it * 32 + lane;
-    const int row = i / CHUNKS, chunk = i % CHUNKS;
-    const int r = r0 + warp * 16 + row;
-    if (r >= n_rows) continue;
-    const int token = r / gqa, head = kv_head * gqa + r % gqa;
-    uint4 v;
-    asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-                 : "r"(q_smem + tile_offset<D>(warp * 16 + row, chunk)));
-    *reinterpret_cast<uint4*>(out + (static_cast<long long>(q_begin + token) * n_heads + head) * D + chunk * 8) = v;
-  }
+  cp_async_wait<0>();  // nothing in flight into shared memory when the CTA ends
+  const long long part = ((static_cast<long long>(seq) * n_kv_heads + kv_head) * n_tiles + tile) * splits + split;
+  // The warp's rows staged in its own rows of the Q tile.
+  finish_rows<D, BLOCK_M, SINKS>(p, {r0, n_rows, q_begin, kv_head, gqa, n_heads, splits, part}, o, m, l, warp, q_smem,
+                                 [](int row, int chunk) { return tile_offset<D>(row, chunk); });
 }

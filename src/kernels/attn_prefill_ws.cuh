@@ -17,7 +17,7 @@
 //   then read only K from shared memory (Q by descriptor too read 128 B per cycle, the bandwidth
 //   of shared memory, and was 20% slower).
 // Constants as attn_prefill's; WARPS (consumer warps) must be 8 and WGMMA 3 (this variant).
-#include "attn_common.cuh"
+#include "attn_prefill_rows.cuh"
 
 template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int WARPS, int WGMMA>
 __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __grid_constant__ AttnParams p) {
@@ -187,16 +187,7 @@ __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __g
   const auto softmax = [&](int it, float (&alpha)[2]) {
     const int k0 = k_first + it * BN;
     const bool edge = k0 + BN - 1 > pos_first || (window && k0 <= pos_last - window);
-    if (edge) {
-#pragma unroll
-      for (int nt = 0; nt < STILES; ++nt)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int key = k0 + nt * 8 + 2 * t + (e & 1);
-          const int pos = row_pos[e >> 1];
-          if (key > pos || (window && pos - key >= window)) s[nt][e] = neg_inf();
-        }
-    }
+    if (edge) mask_scores(s, k0, t, row_pos, window);
     float m_use[2];
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
@@ -270,59 +261,9 @@ __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __g
     }
   }
 
-  if (splits > 1) {
-    // Unnormalized O, m and l for attn_prefill_combine, as attn_prefill writes them.
-    const long long part = ((static_cast<long long>(seq) * n_kv_heads + kv_head) * n_tiles + tile) * splits + split;
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int row = warp * 16 + g + 8 * h;
-      float sum = l[h];
-      sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-      sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-      float* o_row = p.partial_o + (part * BLOCK_M + row) * D;
-#pragma unroll
-      for (int i = 0; i < OTILES; ++i)
-        *reinterpret_cast<float2*>(o_row + 8 * i + 2 * t) = make_float2(o[i][2 * h], o[i][2 * h + 1]);
-      if (t == 0) *reinterpret_cast<float2*>(p.partial_ml + (part * BLOCK_M + row) * 2) = make_float2(m[h], sum);
-    }
-    return;
-  }
-
-  float inv_l[2];
-#pragma unroll
-  for (int h = 0; h < 2; ++h) {
-    float sum = l[h];
-    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
-    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
-    if constexpr (SINKS) {
-      const int r = min(r0 + warp * 16 + g + 8 * h, n_rows - 1);
-      sum += ex2(p.sinks[kv_head * gqa + r % gqa] * kLog2e - m[h]);
-    }
-    inv_l[h] = 1.f / sum;
-  }
-  // Stage the warp's 16 rows in its own rows of the Q tile (no wgmma reads them any more; the
-  // other warpgroup's rows are elsewhere) for 16-byte stores.
-#pragma unroll
-  for (int i = 0; i < OTILES; ++i)
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int row = warp * 16 + g + 8 * h;
-      const u32 v = pack_f16x2(o[i][2 * h] * inv_l[h], o[i][2 * h + 1] * inv_l[h]);
-      asm volatile("st.shared.u32 [%0], %1;" ::"r"(q_smem + q_offset(row, i) + t * 4), "r"(v) : "memory");
-    }
-  __syncwarp();
-  f16_bits* out = static_cast<f16_bits*>(p.out);
-#pragma unroll
-  for (int it = 0; it < 16 * CHUNKS / 32; ++it) {
-    const int i = it * 32 + lane;
-    const int row = i / CHUNKS, chunk = i % CHUNKS;
-    const int r = r0 + warp * 16 + row;
-    if (r >= n_rows) continue;
-    const int token = r / gqa, head = kv_head * gqa + r % gqa;
-    uint4 v;
-    asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];"
-                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-                 : "r"(q_smem + q_offset(warp * 16 + row, chunk)));
-    *reinterpret_cast<uint4*>(out + (static_cast<long long>(q_begin + token) * n_heads + head) * D + chunk * 8) = v;
-  }
+  const long long part = ((static_cast<long long>(seq) * n_kv_heads + kv_head) * n_tiles + tile) * splits + split;
+  // The warp's rows staged in its own rows of the Q tile (no wgmma reads them any more; the other
+  // warpgroup's rows are elsewhere).
+  finish_rows<D, BLOCK_M, SINKS>(p, {r0, n_rows, q_begin, kv_head, gqa, n_heads, splits, part}, o, m, l, warp, q_smem,
+                                 q_offset);
 }
