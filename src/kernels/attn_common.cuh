@@ -92,7 +92,7 @@ __device__ __forceinline__ void pin_fragments(u32 (*a)[4]) {
 // tensor cores' async-proxy reads.
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
 
-// ---- mbarriers and named barriers (the warp-specialized prefill, attn_prefill_ws.cuh) ----
+// ---- mbarriers (the warp-specialized prefill, attn_prefill_ws.cuh) ----
 __device__ __forceinline__ void mbar_init(u32 bar, int count) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
 }
@@ -112,14 +112,6 @@ __device__ __forceinline__ void mbar_arrive(u32 bar) {
 __device__ __forceinline__ void mbar_arrive_on_copies(u32 bar) {
   asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(bar) : "memory");
 }
-// Named barrier `id` (1..15; 0 is __syncthreads) of `threads` threads: wait, or only arrive.
-__device__ __forceinline__ void named_barrier_sync(int id, int threads) {
-  asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
-}
-__device__ __forceinline__ void named_barrier_arrive(int id, int threads) {
-  asm volatile("bar.arrive %0, %1;" ::"r"(id), "r"(threads) : "memory");
-}
-
 // Descriptor of a B operand in the 128-byte swizzle layout: rows of 64 f16 (128 B), chunk c of
 // row r at chunk c ^ (r % 8), 8-row groups 1024 B apart, the pattern starting 1024-byte aligned.
 // K-major (the rows are N, the 128 B along K; a k16 step adds 32 B) or MN-major (the rows are K,

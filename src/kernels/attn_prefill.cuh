@@ -2,11 +2,12 @@
 // Flash attention (FlashAttention-2 schedule) over the paged f16 KV cache, for many query tokens
 // per sequence: causal, optional sliding window, optional sinks, GQA.
 //
-// Work split: one CTA = one KV head x BLOCK_M = 16 * WARPS query rows of one sequence, where the
-// rows are the (token, head) pairs of the gqa query heads sharing that KV head, token-major
-// (row r: token r / gqa, head kv_head * gqa + r % gqa). Every K/V tile is read once for all of
-// them. grid = (row tiles of the longest sequence x splits, n_kv_heads, n_seqs); the last
-// row tiles, which see the most keys under the causal mask, are started first. With splits > 1
+// Work split (attn_prefill_common.cuh, PrefillWork): one CTA = one KV head x BLOCK_M = 16 * WARPS
+// query rows of one sequence, where the rows are the (token, head) pairs of the gqa query heads
+// sharing that KV head, token-major (row r: token r / gqa, head kv_head * gqa + r % gqa). Every
+// K/V tile is read once for all of them. grid = (row tiles of the longest sequence x splits,
+// n_kv_heads, n_seqs); the last row tiles, which see the most keys under the causal mask, are
+// started first. With splits > 1
 // (few row tiles, long contexts: engine/attention.h) the CTAs of a row tile take consecutive
 // shares of its key iterations and leave O, max and sum unnormalized for attn_prefill_combine.
 // Per CTA: Q tile -> shared memory (-> registers when head_dim <= 128); then over 64-key tiles
@@ -31,7 +32,7 @@
 // (256), 4x the registers of a 64-dim head, and spills; every hand-written library (FA2/3,
 // llama.cpp) instantiates per head size too. So the generic build keeps it and makes dynamic
 // what a library would: GQA ratio, head counts, window, page size.
-#include "attn_prefill_rows.cuh"
+#include "attn_prefill_common.cuh"
 
 template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int WARPS, int WGMMA>
 __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_constant__ AttnParams p) {
@@ -56,24 +57,8 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   constexpr int TILE_BYTES = BN * D * 2;
   constexpr int STAGES = attn_prefill_stages(D, WARPS, WGMMA);
 
-  const int gqa = GQA ? GQA : p.gqa;
-  const int n_kv_heads = N_KV_HEADS ? N_KV_HEADS : p.n_kv_heads;
-  const int window = WINDOW ? (WINDOW < 0 ? 0 : WINDOW) : p.window;
-  const int page_size = PAGE_SIZE ? PAGE_SIZE : p.page_size;
-  const int n_heads = gqa * n_kv_heads;
-
-  const int seq = blockIdx.z, kv_head = blockIdx.y;
-  const int q_begin = p.q_start[seq];
-  const int n_q = p.q_start[seq + 1] - q_begin;
-  const int n_rows = n_q * gqa;
-  // p.splits CTAs share a row tile, split s taking the s-th share of its key iterations.
-  const int splits = p.splits > 1 ? p.splits : 1, split = blockIdx.x % splits;
-  const int n_tiles = gridDim.x / splits, tile = n_tiles - 1 - blockIdx.x / splits;
-  const int r0 = tile * BLOCK_M;
-  if (r0 >= n_rows) return;
-  const int kv_len = p.kv_len[seq];
-  const int pos0 = kv_len - n_q;  // position of the sequence's first new token
-  const int* page_row = p.page_table + static_cast<long long>(seq) * p.max_pages;
+  const PrefillWork<GQA, N_KV_HEADS, WINDOW, PAGE_SIZE, BLOCK_M, BN> w(p);
+  if (w.empty()) return;
 
   extern __shared__ __align__(128) unsigned char smem[];
   // wgmma's swizzle pattern repeats every 1024 B: start the tiles on such a boundary (the
@@ -85,55 +70,44 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;  // mma fragment coordinates: row group, thread in quad
 
-  // Key range of the whole tile: from the first row's window start to the last row's position.
-  const int row_last = min(r0 + BLOCK_M, n_rows) - 1;
-  const int pos_first = pos0 + r0 / gqa, pos_last = pos0 + row_last / gqa;
-  const int k_lo = window ? max(0, pos_first - window + 1) : 0;
-  // 64-key tiles [tile_begin, tile_end); an iteration takes BN / 64 of them (the last may run
-  // past tile_end: zero-filled, masked).
-  const int tile_begin = k_lo / kAttnTileKeys, tile_end = (pos_last + 1 + kAttnTileKeys - 1) / kAttnTileKeys;
-  const int n_iters_all = (tile_end - tile_begin + BN / kAttnTileKeys - 1) / (BN / kAttnTileKeys);
-  const int it_begin = split * n_iters_all / splits, n_iters = (split + 1) * n_iters_all / splits - it_begin;
-
   // Q tile (padding rows past n_rows read nothing and are zero).
   const f16_bits* q = static_cast<const f16_bits*>(p.q);
 #pragma unroll
   for (int it = 0; it < BLOCK_M * CHUNKS / THREADS; ++it) {
     const int i = it * THREADS + threadIdx.x;
     const int row = i / CHUNKS, chunk = i % CHUNKS;
-    const int r = r0 + row;
-    const bool valid = r < n_rows;
-    const int token = r / gqa, head = kv_head * gqa + r % gqa;
-    const f16_bits* src = q + (static_cast<long long>(q_begin + token) * n_heads + head) * D + chunk * 8;
+    const int r = w.r0 + row;
+    const bool valid = r < w.n_rows;
+    const int token = r / w.gqa, head = w.kv_head * w.gqa + r % w.gqa;
+    const f16_bits* src = q + (static_cast<long long>(w.q_begin + token) * w.n_heads + head) * D + chunk * 8;
     cp_async_16(q_smem + tile_offset<D>(row, chunk), valid ? src : q, valid ? 16 : 0);
   }
   const f16_bits* k_pool = static_cast<const f16_bits*>(p.k_pool);
   const f16_bits* v_pool = static_cast<const f16_bits*>(p.v_pool);
   // Keys of iteration `it`: [k_first + it * BN, + BN).
-  const int k_first = tile_begin * kAttnTileKeys + it_begin * BN;
   auto load_tile = [&](int it, int stage) {
-    const int k0 = k_first + it * BN;
+    const int k0 = w.k_first + it * BN;
     if constexpr (WIDE) {
-      const int limit = min(kv_len, tile_end * kAttnTileKeys);
+      const int limit = min(w.kv_len, w.tile_end * kAttnTileKeys);
 #pragma unroll
       for (int part = 0; part < BN / kAttnTileKeys; ++part) {
         const int kp = k0 + part * kAttnTileKeys;
-        load_kv_part<D, THREADS, BN>(k_smem + stage * TILE_BYTES, k_pool, page_row, kp, limit, part * kAttnTileKeys,
-                                     kv_head, n_kv_heads, page_size);
-        load_kv_part<D, THREADS, BN>(v_smem + stage * TILE_BYTES, v_pool, page_row, kp, limit, part * kAttnTileKeys,
-                                     kv_head, n_kv_heads, page_size);
+        load_kv_part<D, THREADS, BN>(k_smem + stage * TILE_BYTES, k_pool, w.page_row, kp, limit, part * kAttnTileKeys,
+                                     w.kv_head, w.n_kv_heads, w.page_size);
+        load_kv_part<D, THREADS, BN>(v_smem + stage * TILE_BYTES, v_pool, w.page_row, kp, limit, part * kAttnTileKeys,
+                                     w.kv_head, w.n_kv_heads, w.page_size);
       }
     } else {
-      load_kv_tile<D, THREADS, WGMMA>(k_smem + stage * TILE_BYTES, k_pool, page_row, k0, kv_len, kv_head, n_kv_heads,
-                                      page_size);
-      load_kv_tile<D, THREADS, WGMMA>(v_smem + stage * TILE_BYTES, v_pool, page_row, k0, kv_len, kv_head, n_kv_heads,
-                                      page_size);
+      load_kv_tile<D, THREADS, WGMMA>(k_smem + stage * TILE_BYTES, k_pool, w.page_row, k0, w.kv_len, w.kv_head,
+                                      w.n_kv_heads, w.page_size);
+      load_kv_tile<D, THREADS, WGMMA>(v_smem + stage * TILE_BYTES, v_pool, w.page_row, k0, w.kv_len, w.kv_head,
+                                      w.n_kv_heads, w.page_size);
     }
   };
   // The first STAGES - 1 iterations' tiles (the first group also carries the Q tile).
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
-    if (s < n_iters) load_tile(s, s);
+    if (s < w.n_iters) load_tile(s, s);
     cp_async_commit();  // empty groups keep the wait counts uniform
   }
 
@@ -141,7 +115,7 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   // last row's, so they see keys and stay finite (never stored).
   int row_pos[2];
 #pragma unroll
-  for (int h = 0; h < 2; ++h) row_pos[h] = pos0 + min(r0 + warp * 16 + g + 8 * h, n_rows - 1) / gqa;
+  for (int h = 0; h < 2; ++h) row_pos[h] = w.row_pos(warp * 16 + g + 8 * h);
 
   // ldmatrix lane addressing (see the fragment layouts of mma.m16n8k16):
   //   A (Q, row-major 16x16):     lane -> row lane % 16, chunk + lane / 16
@@ -168,14 +142,14 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   float l[2] = {0.f, 0.f};              // this thread's part of the running denominator
   const float scale = p.scale_log2;
 
-  for (int it = 0; it < n_iters; ++it) {
+  for (int it = 0; it < w.n_iters; ++it) {
     const int stage = it % STAGES;
     cp_async_wait<STAGES - 2>();                // this thread's copies of iteration it's tiles
     if constexpr (WGMMA) fence_proxy_async();  // the tile's cp.async writes, before wgmma reads them
     // Everyone's copies are in, and everyone is done with iteration it - 1 (its wgmma waited):
     // its stage takes the load below. One barrier an iteration.
     __syncthreads();
-    if (it + STAGES - 1 < n_iters) load_tile(it + STAGES - 1, (it + STAGES - 1) % STAGES);
+    if (it + STAGES - 1 < w.n_iters) load_tile(it + STAGES - 1, (it + STAGES - 1) % STAGES);
     cp_async_commit();
     const u32 ks = k_smem + stage * TILE_BYTES, vs = v_smem + stage * TILE_BYTES;
 
@@ -226,34 +200,18 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
       pin_fragments<KSTEPS>(qf);
     }
 
-    // Mask only where the tile crosses an edge of some row's visible range: keys after the
-    // first row's position (causal; this also covers keys >= kv_len) or before the last row's
-    // window start.
-    const int k0 = k_first + it * BN;
-    const bool edge = k0 + BN - 1 > pos_first || (window && k0 <= pos_last - window);
-    if (edge) mask_scores(s, k0, t, row_pos, window);
+    // Mask only where the tile crosses an edge of some row's visible range (PrefillWork::edge).
+    const int k0 = w.k_first + it * BN;
+    if (w.edge(k0)) mask_scores(s, k0, t, row_pos, w.window);
 
     // Online softmax: each thread holds rows g (h = 0) and g + 8 (h = 1); a row's 64 scores are
     // spread over the 4 threads of a quad.
-    float m_use[2];
+    float m_use[2], alpha[2];
+    update_row_max(s, scale, m, l, m_use, alpha);
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      float mx = neg_inf();
+    for (int i = 0; i < OTILES; ++i)
 #pragma unroll
-      for (int nt = 0; nt < STILES; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * h], s[nt][2 * h + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float m_new = fmaxf(m[h], mx * scale);
-      m_use[h] = m_new == neg_inf() ? 0.f : m_new;  // a row with nothing visible yet stays at 0
-      const float alpha = ex2(m[h] - m_use[h]);
-      m[h] = m_new;
-      l[h] *= alpha;
-#pragma unroll
-      for (int i = 0; i < OTILES; ++i) {
-        o[i][2 * h] *= alpha;
-        o[i][2 * h + 1] *= alpha;
-      }
-    }
+      for (int e = 0; e < 4; ++e) o[i][e] *= alpha[e >> 1];
     // P = 2^(s * scale - m), packed to f16 as the A fragments of P V.
     u32 pa[BN / 16][4];
 #pragma unroll
@@ -304,8 +262,7 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   }
 
   cp_async_wait<0>();  // nothing in flight into shared memory when the CTA ends
-  const long long part = ((static_cast<long long>(seq) * n_kv_heads + kv_head) * n_tiles + tile) * splits + split;
   // The warp's rows staged in its own rows of the Q tile.
-  finish_rows<D, BLOCK_M, SINKS>(p, {r0, n_rows, q_begin, kv_head, gqa, n_heads, splits, part}, o, m, l, warp, q_smem,
+  finish_rows<D, BLOCK_M, SINKS>(p, w.rows(), o, m, l, warp, q_smem,
                                  [](int row, int chunk) { return tile_offset<D>(row, chunk); });
 }

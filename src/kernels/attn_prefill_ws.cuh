@@ -17,7 +17,7 @@
 //   then read only K from shared memory (Q by descriptor too read 128 B per cycle, the bandwidth
 //   of shared memory, and was 20% slower).
 // Constants as attn_prefill's; WARPS (consumer warps) must be 8 and WGMMA 3 (this variant).
-#include "attn_prefill_rows.cuh"
+#include "attn_prefill_common.cuh"
 
 template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int WARPS, int WGMMA>
 __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __grid_constant__ AttnParams p) {
@@ -37,23 +37,8 @@ __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __g
   constexpr int STAGES = kAttnWsStages;
   constexpr int PRODUCER_THREADS = 128;
 
-  const int gqa = GQA ? GQA : p.gqa;
-  const int n_kv_heads = N_KV_HEADS ? N_KV_HEADS : p.n_kv_heads;
-  const int window = WINDOW ? (WINDOW < 0 ? 0 : WINDOW) : p.window;
-  const int page_size = PAGE_SIZE ? PAGE_SIZE : p.page_size;
-  const int n_heads = gqa * n_kv_heads;
-
-  const int seq = blockIdx.z, kv_head = blockIdx.y;
-  const int q_begin = p.q_start[seq];
-  const int n_q = p.q_start[seq + 1] - q_begin;
-  const int n_rows = n_q * gqa;
-  const int splits = p.splits > 1 ? p.splits : 1, split = blockIdx.x % splits;
-  const int n_tiles = gridDim.x / splits, tile = n_tiles - 1 - blockIdx.x / splits;
-  const int r0 = tile * BLOCK_M;
-  if (r0 >= n_rows) return;
-  const int kv_len = p.kv_len[seq];
-  const int pos0 = kv_len - n_q;
-  const int* page_row = p.page_table + static_cast<long long>(seq) * p.max_pages;
+  const PrefillWork<GQA, N_KV_HEADS, WINDOW, PAGE_SIZE, BLOCK_M, BN> w(p);
+  if (w.empty()) return;
 
   extern __shared__ __align__(128) unsigned char smem[];
   const u32 q_smem = (smem_u32(smem) + 1023u) & ~1023u;  // the swizzle pattern repeats every 1024 B
@@ -61,15 +46,6 @@ __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __g
   const u32 v_smem = k_smem + STAGES * TILE_BYTES;
   const u32 full_bar = v_smem + STAGES * TILE_BYTES;  // STAGES mbarriers, then STAGES "empty" ones
   const u32 empty_bar = full_bar + STAGES * 8;
-
-  // Key range of the whole tile, as in attn_prefill.
-  const int row_last = min(r0 + BLOCK_M, n_rows) - 1;
-  const int pos_first = pos0 + r0 / gqa, pos_last = pos0 + row_last / gqa;
-  const int k_lo = window ? max(0, pos_first - window + 1) : 0;
-  const int tile_begin = k_lo / kAttnTileKeys, tile_end = (pos_last + 1 + kAttnTileKeys - 1) / kAttnTileKeys;
-  const int n_iters_all = (tile_end - tile_begin + BN / kAttnTileKeys - 1) / (BN / kAttnTileKeys);
-  const int it_begin = split * n_iters_all / splits, n_iters = (split + 1) * n_iters_all / splits - it_begin;
-  const int k_first = tile_begin * kAttnTileKeys + it_begin * BN;
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < STAGES; ++s) {
@@ -84,24 +60,25 @@ __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __g
     asm volatile("setmaxnreg.dec.sync.aligned.u32 24;");
     const f16_bits* k_pool = static_cast<const f16_bits*>(p.k_pool);
     const f16_bits* v_pool = static_cast<const f16_bits*>(p.v_pool);
-    const int limit = min(kv_len, tile_end * kAttnTileKeys);
+    const int limit = min(w.kv_len, w.tile_end * kAttnTileKeys);
     // Thread t copies chunk t % 16 of the rows t / 16 + 8 j of each 64-key part: its swizzled
     // chunk is the same in all of them (row % 8 = t / 16), so one offset and immediates address
     // them all (the producer has 24 registers).
     const int chunk = threadIdx.x % CHUNKS, row0 = threadIdx.x / CHUNKS;
     static_assert(PRODUCER_THREADS == 8 * CHUNKS, "attn_prefill_ws: the producer covers 8 rows per pass");
     const u32 dst0 = (chunk / 8) * BN * 128 + row0 * 128 + (((chunk % 8) ^ row0) << 4);
-    for (int it = 0; it < n_iters; ++it) {
+    for (int it = 0; it < w.n_iters; ++it) {
       const int stage = it % STAGES;
       if (it >= STAGES) mbar_wait(empty_bar + 8 * stage, (it / STAGES - 1) & 1);
       const u32 k_dst = k_smem + stage * TILE_BYTES + dst0, v_dst = v_smem + stage * TILE_BYTES + dst0;
 #pragma unroll
       for (int part = 0; part < BN / kAttnTileKeys; ++part) {
-        const int kp = k_first + it * BN + part * kAttnTileKeys;
+        const int kp = w.k_first + it * BN + part * kAttnTileKeys;
         const int rows = min(max(limit - kp, 0), kAttnTileKeys);  // rows of the part inside the sequence
-        const int page = rows > 0 ? page_row[kp / page_size] : 0;
-        const long long at = (((static_cast<long long>(page) * n_kv_heads + kv_head) * page_size + kp % page_size) +
-                              row0) * D + chunk * 8;
+        const int page = rows > 0 ? w.page_row[kp / w.page_size] : 0;
+        const long long at =
+            (((static_cast<long long>(page) * w.n_kv_heads + w.kv_head) * w.page_size + kp % w.page_size) + row0) * D +
+            chunk * 8;
 #pragma unroll
         for (int j = 0; j < kAttnTileKeys / 8; ++j) {
           const bool valid = row0 + 8 * j < rows;  // the rest zero-filled: 0 x NaN would poison P V
@@ -117,35 +94,33 @@ __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __g
 
   asm volatile("setmaxnreg.inc.sync.aligned.u32 240;");
   const int warp = threadIdx.x / 32 - PRODUCER_THREADS / 32;  // consumer warp 0..7: rows 16 warp ..
-  const int lane = threadIdx.x % 32, wg = warp / 4;
+  const int lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
   // Byte offset of chunk `chunk` of row `row` of the Q tile: D / 64 blocks of [BLOCK_M][64] in
-  // the 128-byte swizzle layout (wgmma's A operand by descriptor).
+  // the 128-byte swizzle layout, as the K/V tiles (conflict-free ldmatrix).
   const auto q_offset = [](int row, int chunk) {
     return static_cast<u32>((chunk / 8) * BLOCK_M * 128 + row * 128 + (((chunk % 8) ^ (row & 7)) << 4));
   };
 
-  // This warp's 16 Q rows (padding rows past n_rows are zero); the warpgroup's 64 rows are in
-  // shared memory and visible to the tensor cores after its barrier.
+  // This warp's 16 Q rows (padding rows past n_rows are zero), which only this warp reads.
   const f16_bits* q = static_cast<const f16_bits*>(p.q);
 #pragma unroll
   for (int it = 0; it < 16 * CHUNKS / 32; ++it) {
     const int i = it * 32 + lane;
     const int row = warp * 16 + i / CHUNKS, chunk = i % CHUNKS;
-    const int r = r0 + row;
-    const bool valid = r < n_rows;
-    const int token = r / gqa, head = kv_head * gqa + r % gqa;
-    const f16_bits* src = q + (static_cast<long long>(q_begin + token) * n_heads + head) * D + chunk * 8;
+    const int r = w.r0 + row;
+    const bool valid = r < w.n_rows;
+    const int token = r / w.gqa, head = w.kv_head * w.gqa + r % w.gqa;
+    const f16_bits* src = q + (static_cast<long long>(w.q_begin + token) * w.n_heads + head) * D + chunk * 8;
     cp_async_16(q_smem + q_offset(row, chunk), valid ? src : q, valid ? 16 : 0);
   }
   cp_async_commit();
   cp_async_wait<0>();
-  fence_proxy_async();
-  named_barrier_sync(3 + wg, 128);
+  __syncwarp();
 
   int row_pos[2];
 #pragma unroll
-  for (int h = 0; h < 2; ++h) row_pos[h] = pos0 + min(r0 + warp * 16 + g + 8 * h, n_rows - 1) / gqa;
+  for (int h = 0; h < 2; ++h) row_pos[h] = w.row_pos(warp * 16 + g + 8 * h);
 
   float o[OTILES][4];
 #pragma unroll
@@ -185,23 +160,10 @@ __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __g
   // rescaled by (alpha, per row of the thread). Rows g and g + 8 of the warp's 16, a row over a
   // quad (attn_prefill's softmax).
   const auto softmax = [&](int it, float (&alpha)[2]) {
-    const int k0 = k_first + it * BN;
-    const bool edge = k0 + BN - 1 > pos_first || (window && k0 <= pos_last - window);
-    if (edge) mask_scores(s, k0, t, row_pos, window);
+    const int k0 = w.k_first + it * BN;
+    if (w.edge(k0)) mask_scores(s, k0, t, row_pos, w.window);
     float m_use[2];
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      float mx = neg_inf();
-#pragma unroll
-      for (int nt = 0; nt < STILES; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * h], s[nt][2 * h + 1]));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float m_new = fmaxf(m[h], mx * scale);
-      m_use[h] = m_new == neg_inf() ? 0.f : m_new;  // a row with nothing visible yet stays at 0
-      alpha[h] = ex2(m[h] - m_use[h]);
-      m[h] = m_new;
-      l[h] *= alpha[h];
-    }
+    update_row_max(s, scale, m, l, m_use, alpha);
 #pragma unroll
     for (int nt = 0; nt < STILES; ++nt)
 #pragma unroll
@@ -224,7 +186,7 @@ __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __g
   };
 
   float alpha[2];
-  if (n_iters > 0) {
+  if (w.n_iters > 0) {
     full_wait(0);
     issue_s(0);
     wgmma_commit();
@@ -236,9 +198,9 @@ __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __g
   // Iteration it: P of tile it is in pa. P V of tile it and S of tile it + 1 go to the tensor
   // cores together; once both are done the stage is given back, and the softmax of S makes P of
   // tile it + 1.
-  for (int it = 0; it < n_iters; ++it) {
+  for (int it = 0; it < w.n_iters; ++it) {
     const int stage = it % STAGES;
-    const bool next = it + 1 < n_iters;
+    const bool next = it + 1 < w.n_iters;
     if (next) full_wait(it + 1);
     pin_fragments<BN / 16>(pa);
     pin_registers<OTILES * 4>(&o[0][0]);
@@ -261,9 +223,7 @@ __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __g
     }
   }
 
-  const long long part = ((static_cast<long long>(seq) * n_kv_heads + kv_head) * n_tiles + tile) * splits + split;
   // The warp's rows staged in its own rows of the Q tile (no wgmma reads them any more; the other
   // warpgroup's rows are elsewhere).
-  finish_rows<D, BLOCK_M, SINKS>(p, {r0, n_rows, q_begin, kv_head, gqa, n_heads, splits, part}, o, m, l, warp, q_smem,
-                                 q_offset);
+  finish_rows<D, BLOCK_M, SINKS>(p, w.rows(), o, m, l, warp, q_smem, q_offset);
 }
