@@ -161,28 +161,6 @@ __device__ __forceinline__ void wgmma_m64n128k16(float* d, const u32 (&a)[4], un
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "n"(TRANS_B));
 }
 
-// Issues the cp.async copies of the 64 keys [k0, k0 + 64) (one page part) of KV head `kv_head`
-// into rows row0 .. row0 + 63 of a ROWS-key tile at `dst` stored as head_dim / 64 blocks of
-// [ROWS][64] in the 128-byte swizzle layout. Keys at or past `limit` are zero-filled and not read
-// (no page lookup when the whole part is past it).
-template <int HEAD_DIM, int THREADS, int ROWS>
-__device__ __forceinline__ void load_kv_part(u32 dst, const kiln_dev::f16_bits* pool, const int* page_row, int k0,
-                                             int limit, int row0, int kv_head, int n_kv_heads, int page_size) {
-  constexpr int CHUNKS = HEAD_DIM / 8;
-  const int page = k0 < limit ? page_row[k0 / page_size] : 0;
-  const kiln_dev::f16_bits* src =
-      pool + ((static_cast<long long>(page) * n_kv_heads + kv_head) * page_size + k0 % page_size) * HEAD_DIM;
-  static_assert(kAttnTileKeys * CHUNKS % THREADS == 0, "load_kv_part: the part must split evenly over the threads");
-#pragma unroll
-  for (int it = 0; it < kAttnTileKeys * CHUNKS / THREADS; ++it) {
-    const int i = it * THREADS + threadIdx.x;
-    const int row = i / CHUNKS, chunk = i % CHUNKS;
-    const bool valid = k0 + row < limit;
-    const u32 offset = static_cast<u32>((chunk / 8) * ROWS * 128 + (row0 + row) * 128 + (((chunk % 8) ^ (row & 7)) << 4));
-    cp_async_16(dst + offset, valid ? src + row * HEAD_DIM + chunk * 8 : pool, valid ? 16 : 0);
-  }
-}
-
 // Byte offset of 16-byte chunk `chunk` of row `row` in a [rows][head_dim] f16 tile stored as
 // head_dim/64 blocks of [rows][64] in the 128-byte swizzle layout (what wgmma reads).
 template <int HEAD_DIM>

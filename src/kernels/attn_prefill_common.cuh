@@ -7,6 +7,35 @@
 
 namespace kiln_attn {
 
+// Issues the cp.async copies of the 64 keys [k0, k0 + 64) (one page part) of KV head `kv_head`
+// into rows row0 .. row0 + 63 (row0 a multiple of 8) of a ROWS-key tile at `dst` stored as
+// head_dim / 64 blocks of [ROWS][64] in the 128-byte swizzle layout, with THREADS threads. Keys
+// at or past `limit` are zero-filled and not read (no page lookup when the whole part is past
+// it): the cache past a sequence holds whatever was there, and 0 x NaN would poison P V. Thread
+// t copies chunk t % CHUNKS of the rows t / CHUNKS + j THREADS / CHUNKS: a multiple of 8 rows
+// apart, so its swizzled chunk is the same in all of them and one offset plus immediates address
+// them (the warp-specialized kernel's producer has 24 registers).
+template <int HEAD_DIM, int THREADS, int ROWS>
+__device__ __forceinline__ void load_kv_part(u32 dst, const kiln_dev::f16_bits* pool, const int* page_row, int k0,
+                                             int limit, int row0, int kv_head, int n_kv_heads, int page_size) {
+  constexpr int CHUNKS = HEAD_DIM / 8, ROWS_PER_PASS = THREADS / CHUNKS;
+  static_assert(THREADS % CHUNKS == 0 && ROWS_PER_PASS % 8 == 0 && kAttnTileKeys % ROWS_PER_PASS == 0,
+                "load_kv_part: each pass must cover whole 8-row swizzle groups");
+  const int chunk = threadIdx.x % CHUNKS, row = threadIdx.x / CHUNKS;
+  const int rows = min(max(limit - k0, 0), kAttnTileKeys);  // rows of the part inside the sequence
+  const int page = rows > 0 ? page_row[k0 / page_size] : 0;
+  const long long at =
+      (((static_cast<long long>(page) * n_kv_heads + kv_head) * page_size + k0 % page_size) + row) * HEAD_DIM +
+      chunk * 8;
+  const u32 dst0 = dst + static_cast<u32>((chunk / 8) * ROWS * 128 + (row0 + row) * 128 + (((chunk % 8) ^ (row & 7)) << 4));
+#pragma unroll
+  for (int j = 0; j < kAttnTileKeys / ROWS_PER_PASS; ++j) {
+    const bool valid = row + ROWS_PER_PASS * j < rows;
+    cp_async_16(dst0 + ROWS_PER_PASS * j * 128, valid ? pool + at + ROWS_PER_PASS * j * HEAD_DIM : pool,
+                valid ? 16 : 0);
+  }
+}
+
 // Masks the scores of the keys [k0, k0 + 8 STILES) a row must not see: keys after its position
 // row_pos (causal; this also covers keys >= kv_len) or, with a window, window or more before it.
 template <int STILES>

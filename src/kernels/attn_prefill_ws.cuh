@@ -61,31 +61,16 @@ __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __g
     const f16_bits* k_pool = static_cast<const f16_bits*>(p.k_pool);
     const f16_bits* v_pool = static_cast<const f16_bits*>(p.v_pool);
     const int limit = min(w.kv_len, w.tile_end * kAttnTileKeys);
-    // Thread t copies chunk t % 16 of the rows t / 16 + 8 j of each 64-key part: its swizzled
-    // chunk is the same in all of them (row % 8 = t / 16), so one offset and immediates address
-    // them all (the producer has 24 registers).
-    const int chunk = threadIdx.x % CHUNKS, row0 = threadIdx.x / CHUNKS;
-    static_assert(PRODUCER_THREADS == 8 * CHUNKS, "attn_prefill_ws: the producer covers 8 rows per pass");
-    const u32 dst0 = (chunk / 8) * BN * 128 + row0 * 128 + (((chunk % 8) ^ row0) << 4);
     for (int it = 0; it < w.n_iters; ++it) {
       const int stage = it % STAGES;
       if (it >= STAGES) mbar_wait(empty_bar + 8 * stage, (it / STAGES - 1) & 1);
-      const u32 k_dst = k_smem + stage * TILE_BYTES + dst0, v_dst = v_smem + stage * TILE_BYTES + dst0;
 #pragma unroll
       for (int part = 0; part < BN / kAttnTileKeys; ++part) {
         const int kp = w.k_first + it * BN + part * kAttnTileKeys;
-        const int rows = min(max(limit - kp, 0), kAttnTileKeys);  // rows of the part inside the sequence
-        const int page = rows > 0 ? w.page_row[kp / w.page_size] : 0;
-        const long long at =
-            (((static_cast<long long>(page) * w.n_kv_heads + w.kv_head) * w.page_size + kp % w.page_size) + row0) * D +
-            chunk * 8;
-#pragma unroll
-        for (int j = 0; j < kAttnTileKeys / 8; ++j) {
-          const bool valid = row0 + 8 * j < rows;  // the rest zero-filled: 0 x NaN would poison P V
-          const u32 offset = (part * kAttnTileKeys + 8 * j) * 128;
-          cp_async_16(k_dst + offset, valid ? k_pool + at + 8 * j * D : k_pool, valid ? 16 : 0);
-          cp_async_16(v_dst + offset, valid ? v_pool + at + 8 * j * D : v_pool, valid ? 16 : 0);
-        }
+        load_kv_part<D, PRODUCER_THREADS, BN>(k_smem + stage * TILE_BYTES, k_pool, w.page_row, kp, limit,
+                                              part * kAttnTileKeys, w.kv_head, w.n_kv_heads, w.page_size);
+        load_kv_part<D, PRODUCER_THREADS, BN>(v_smem + stage * TILE_BYTES, v_pool, w.page_row, kp, limit,
+                                              part * kAttnTileKeys, w.kv_head, w.n_kv_heads, w.page_size);
       }
       mbar_arrive_on_copies(full_bar + 8 * stage);
     }
