@@ -61,7 +61,7 @@ constexpr int attn_prefill_iter_keys(int head_dim, int wgmma) {
   return (wgmma == 1 || wgmma == 3) && head_dim == 128 ? 2 * kAttnTileKeys : kAttnTileKeys;
 }
 // Shared memory of attn_prefill with `stages` K/V stages: the Q tile (16 rows per warp) and a K
-// and a V tile per stage, all f16; the wgmma paths add 1024 B to align the tiles to its swizzle
+// and a V tile per stage, all f16; the wgmma paths add 1024 B to align the tiles to their swizzle
 // pattern, the warp-specialized one (3) a "full" and an "empty" mbarrier per stage.
 constexpr int attn_prefill_stage_smem(int head_dim, int warps, int wgmma, int stages) {
   const int keys = attn_prefill_iter_keys(head_dim, wgmma);
