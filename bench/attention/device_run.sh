@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device session: the attention GPU tests, the benchmark (specialized vs generic, llama-8b
 # shapes), and a SASS summary of the benchmarked kernels (kernel.sass: the whole SASS of the one
-# matching SASS_KEEP, default the pipelined llama-8b prefill). Expects test_gpu and bench_attention in
+# matching SASS_KEEP, default the warp-specialized llama-8b prefill). Expects test_gpu and bench_attention in
 # $1 (carried build outputs); writes logs to $OUT.
 set -uo pipefail
 bin="$1"
@@ -15,7 +15,7 @@ echo "bench exit $?"
 : > "$out/sass.txt"
 for f in $(grep '^cubin' "$out/bench.log" | awk '{print $2}' | sort -u); do
   entry_sass "$f" > /tmp/k.sass || continue
-  case "$f" in *"${SASS_KEEP:-gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,warps=8,wgmma=1}"*) cp /tmp/k.sass "$out/kernel.sass" ;; esac
+  case "$f" in *"${SASS_KEEP:-gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,warps=8,wgmma=3}"*) cp /tmp/k.sass "$out/kernel.sass" ;; esac
   echo "$(basename "$f" | cut -c1-60): HGMMA=$(grep -c HGMMA /tmp/k.sass) HMMA=$(grep -c " HMMA" /tmp/k.sass) LDSM=$(grep -c LDSM /tmp/k.sass) LDL=$(grep -c LDL /tmp/k.sass) STL=$(grep -c STL /tmp/k.sass) MUFU=$(grep -c MUFU /tmp/k.sass)" >> "$out/sass.txt"
 done
 grep -v '^cubin' "$out/bench.log"
