@@ -107,6 +107,18 @@ __device__ __forceinline__ void mbar_arrive(u32 bar) {
 __device__ __forceinline__ void mbar_arrive_on_copies(u32 bar) {
   asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(bar) : "memory");
 }
+// Descriptor of an operand in the 128-byte swizzle layout (see desc_sw128) with explicit strides:
+// for the MN-major V operand with N = 128 (two 64-column swizzle atoms), the leading byte offset
+// is the distance between the atoms along N and the stride byte offset the 1024 B between 8-key
+// groups along K (CUTLASS's canonical GMMA layouts).
+__device__ __forceinline__ unsigned long long desc_sw128_strides(u32 smem_addr, u32 leading, u32 stride) {
+  unsigned long long desc = static_cast<unsigned long long>((smem_addr & 0x3FFFFu) >> 4);
+  desc |= static_cast<unsigned long long>((leading >> 4) & 0x3FFFu) << 16;
+  desc |= static_cast<unsigned long long>((stride >> 4) & 0x3FFFu) << 32;
+  desc |= 1ull << 62;  // 128-byte swizzle
+  return desc;
+}
+
 // Descriptor of a B operand in the 128-byte swizzle layout: rows of 64 f16 (128 B), chunk c of
 // row r at chunk c ^ (r % 8), 8-row groups 1024 B apart, the pattern starting 1024-byte aligned.
 // K-major (the rows are N, the 128 B along K; a k16 step adds 32 B) or MN-major (the rows are K,
@@ -114,11 +126,7 @@ __device__ __forceinline__ void mbar_arrive_on_copies(u32 bar) {
 // MN-major case, so the offset between 64-column blocks is never used; both strides are given as
 // the 1024 B of an 8-row group, which is right for either reading of the two fields.
 __device__ __forceinline__ unsigned long long desc_sw128(u32 smem_addr) {
-  unsigned long long desc = static_cast<unsigned long long>((smem_addr & 0x3FFFFu) >> 4);
-  desc |= static_cast<unsigned long long>(1024 >> 4) << 16;  // leading byte offset
-  desc |= static_cast<unsigned long long>(1024 >> 4) << 32;  // stride byte offset
-  desc |= 1ull << 62;                                         // 128-byte swizzle
-  return desc;
+  return desc_sw128_strides(smem_addr, 1024, 1024);
 }
 
 // D[64 x 64] += A[64 x 16] . B[16 x 64]: A from registers (warp w of the warpgroup holds rows
@@ -133,17 +141,6 @@ __device__ __forceinline__ void wgmma_m64n64k16(float* d, const u32 (&a)[4], uns
       : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "n"(TRANS_B));
 }
 
-// Descriptor of a B operand in the 128-byte swizzle layout (see desc_sw128) with explicit
-// strides: for the MN-major V operand with N = 128 (two 64-column swizzle atoms), the leading
-// byte offset is the distance between the atoms along N and the stride byte offset the 1024 B
-// between 8-key groups along K (CUTLASS's canonical GMMA layouts).
-__device__ __forceinline__ unsigned long long desc_sw128_strides(u32 smem_addr, u32 leading, u32 stride) {
-  unsigned long long desc = static_cast<unsigned long long>((smem_addr & 0x3FFFFu) >> 4);
-  desc |= static_cast<unsigned long long>((leading >> 4) & 0x3FFFu) << 16;
-  desc |= static_cast<unsigned long long>((stride >> 4) & 0x3FFFu) << 32;
-  desc |= 1ull << 62;  // 128-byte swizzle
-  return desc;
-}
 
 // D[64 x 128] += A[64 x 16] . B[16 x 128] (as wgmma_m64n64k16, twice the columns: d[4j + e] is
 // the m16n8 C fragment of column block j = 0..15).
