@@ -119,8 +119,9 @@ int main(int argc, char** argv) {
       t.stages = stages;
       return t;
     };
-    auto matvec = [](int warps, int unroll) {
+    auto matvec = [](int warps, int unroll) {  // matvec_q8r (blocks); 0 = its defaults
       MatmulTuning t;
+      t.stream = 0;
       t.warps = warps;
       t.unroll = unroll;
       return t;
@@ -142,12 +143,21 @@ int main(int argc, char** argv) {
     variants.push_back({"gemm mma.sync spec", 512, jit::Mode::specialized, gemm(0, 0, 0, 0)});
     variants.push_back({"matvec spec", 1, jit::Mode::specialized, {}});
     variants.push_back({"matvec generic", 1, jit::Mode::generic, {}});
-    variants.push_back({"matvec spec w8 u4", 1, jit::Mode::specialized, matvec(8, 4)});
-    variants.push_back({"matvec spec w8 u2", 1, jit::Mode::specialized, matvec(8, 2)});
-    variants.push_back({"matvec spec w4 u4", 1, jit::Mode::specialized, matvec(4, 4)});
+    variants.push_back({"matvec blocks spec", 1, jit::Mode::specialized, matvec(0, 0)});
+    variants.push_back({"matvec blocks generic", 1, jit::Mode::generic, matvec(0, 0)});
+    variants.push_back({"matvec blocks spec w8 u4", 1, jit::Mode::specialized, matvec(8, 4)});
+    variants.push_back({"matvec blocks spec w4 u4", 1, jit::Mode::specialized, matvec(4, 4)});
+    auto stream = [](int chunk, int stages) {
+      MatmulTuning t;
+      t.chunk = chunk;
+      t.stream_stages = stages;
+      return t;
+    };
+    variants.push_back({"matvec stream c1024 s4", 1, jit::Mode::specialized, stream(1024, 4)});
+    variants.push_back({"matvec stream c4096 s2", 1, jit::Mode::specialized, stream(4096, 2)});
     variants.push_back({"matvec spec m=8", 8, jit::Mode::specialized, {}});
     variants.push_back({"matvec generic m=8", 8, jit::Mode::generic, {}});
-    variants.push_back({"matvec spec m=8 w8 u4", 8, jit::Mode::specialized, matvec(8, 4)});
+    variants.push_back({"matvec blocks spec m=8", 8, jit::Mode::specialized, matvec(0, 0)});
     // BENCH_STAGES=a,b,...: the default tiles at other pipeline depths.
     if (const char* list = std::getenv("BENCH_STAGES")) {
       static std::vector<std::string> labels;

@@ -6,12 +6,14 @@
 #include <mutex>
 
 #include "jit/cuda_check.h"
+#include "jit/device.h"
 
 namespace kiln::engine {
 
 namespace {
 
 bool is_gemm(const jit::KernelKey& key) { return key.kernel == "gemm_q8_0"; }
+bool is_stream(const jit::KernelKey& key) { return key.kernel == "matvec_q8r_stream"; }
 
 // cuTensorMapEncodeTiled from the driver, found through the runtime (kiln links no libcuda).
 using EncodeTiled = CUresult (*)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
@@ -49,6 +51,26 @@ Q8TensorMap activation_map(const jit::KernelKey& key, const MatmulArgs& args, in
   return out;
 }
 
+// One weight matrix's quants or scales as matvec_q8r_stream's TMA sees them (gemm_q8_0_params.h):
+// bytes as a 3-D tensor {inner, row, unit} with rows row_bytes apart and units `inner` bytes apart,
+// so that a box of {inner, 8 rows, depth units} is a chunk of 8 rows in one copy.
+Q8TensorMap weight_map(const jit::KernelKey& key, const void* base, int n, int64_t row_bytes, int inner, int depth) {
+  CUtensorMap map;
+  const cuuint64_t dims[3] = {static_cast<cuuint64_t>(inner), static_cast<cuuint64_t>(n),
+                              static_cast<cuuint64_t>(row_bytes / inner)};
+  const cuuint64_t strides[2] = {static_cast<cuuint64_t>(row_bytes), static_cast<cuuint64_t>(inner)};
+  const cuuint32_t box[3] = {static_cast<cuuint32_t>(inner), 8, static_cast<cuuint32_t>(depth)};
+  const cuuint32_t element_strides[3] = {1, 1, 1};
+  const CUresult r = encode_tiled()(&map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 3, const_cast<void*>(base), dims, strides, box,
+                                    element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
+                                    CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  KILN_CHECK(r == CUDA_SUCCESS, key.str(), ": cuTensorMapEncodeTiled failed (error ", static_cast<int>(r),
+             ") for weights at ", base, " n=", n, " row bytes ", row_bytes);
+  Q8TensorMap out;
+  std::memcpy(&out, &map, sizeof(out));
+  return out;
+}
+
 }  // namespace
 
 jit::LaunchDims matmul_dims(const jit::KernelKey& key, const MatmulShape& s, int m) {
@@ -64,6 +86,14 @@ jit::LaunchDims matmul_dims(const jit::KernelKey& key, const MatmulShape& s, int
     dims.grid = dim3(static_cast<unsigned>(ctas));
     dims.block = dim3(wgmma ? 384 : 256);
     dims.smem_bytes = static_cast<size_t>(gemm_q8_0_smem_bytes(tile_n, tile_m, stages, wgmma));
+  } else if (is_stream(key)) {
+    const int tiles = s.n / (gated ? kMatvecQ8rRowsPerBlock / 2 : kMatvecQ8rRowsPerBlock);
+    const int consumers = static_cast<int>(key.get("consumers"));
+    dims.grid = dim3(static_cast<unsigned>(std::min(tiles, jit::Device::current().sm_count)));  // one CTA per SM
+    dims.block = dim3(static_cast<unsigned>(32 * (consumers + 1)));
+    dims.smem_bytes = static_cast<size_t>(
+        matvec_stream_smem_bytes(static_cast<int>(key.get("chunk")), static_cast<int>(key.get("stages")), consumers,
+                                 static_cast<int>(key.get("max_tokens"))));
   } else {
     const int features_per_block = gated ? kMatvecQ8rRowsPerBlock / 2 : kMatvecQ8rRowsPerBlock;
     dims.grid = dim3(static_cast<unsigned>((s.n + features_per_block - 1) / features_per_block));
@@ -89,8 +119,9 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
   if (!is_gemm(key)) {
     KILN_CHECK(args.m <= key.get("max_tokens"), key.str(), ": m=", args.m, " exceeds max_tokens");
     const auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
-    KILN_CHECK(aligned(args.w.d) && (!gated || aligned(args.w_up.d)), key.str(),
-               ": weight scales must be 16-byte aligned (L2 prefetch)");
+    KILN_CHECK(aligned(args.w.qs) && aligned(args.w.d) && (!gated || (aligned(args.w_up.qs) && aligned(args.w_up.d))),
+               key.str(), ": weights must be 16-byte aligned (L2 prefetch, bulk copies)");
+    KILN_CHECK(!is_stream(key) || matvec_stream_fits(s), key.str(), ": launched for a shape it cannot run");
     KILN_CHECK(!key.get("norm") || (args.norm_weight && args.norm_out && args.norm_counter), key.str(),
                ": the norm epilogue needs its weight, output and counter");
   }
@@ -116,6 +147,14 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
   if (is_gemm(key) && key.get("tma") != 0) {
     KILN_CHECK(reinterpret_cast<uintptr_t>(args.a) % 16 == 0, key.str(), ": a must be 16-byte aligned for TMA");
     p.a_map = activation_map(key, args, s.k, static_cast<int>(key.get("tile_m") / key.get("cluster")));
+  }
+  if (is_stream(key)) {
+    const int chunk = static_cast<int>(key.get("chunk"));
+    const MatmulWeights* matrices[2] = {&args.w, gated ? &args.w_up : nullptr};
+    for (int j = 0; j < 2 && matrices[j]; ++j) {
+      p.w_maps[2 * j] = weight_map(key, matrices[j]->qs, s.n, s.k, kQ8rGroup, chunk / kQ8rGroup);
+      p.w_maps[2 * j + 1] = weight_map(key, matrices[j]->d, s.n, s.k / 16, 16, chunk / 256);
+    }
   }
   kernel.launch(matmul_dims(key, s, args.m), stream, p);
 }

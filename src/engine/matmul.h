@@ -1,7 +1,9 @@
 #pragma once
 // Quantized matrix products over q8r weights (engine/q8_0_repack.h): out[m][n] (op)= A[m][:] · W[n][:]
 // with A f16 [m][k]. Picks the kernel and its tiles for a shape and a token count, and launches:
-//   m <= 8: matvec_q8r (decode; weights streamed once, tensor-core dot products),
+//   m <= 8: matvec_q8r_stream (decode; weights streamed once through a shared-memory ring by TMA,
+//           one CTA per SM, tensor-core dot products), or matvec_q8r (one block per 16 rows,
+//           loads straight to registers) where the stream kernel cannot run the shape or target,
 //   m >  8: gemm_q8_0 (prefill; wgmma warp-specialized on sm_90, mma.sync elsewhere).
 // Keys are chosen per token-count bucket (the smallest of kMatmulBuckets >= m, capped at the
 // last), so a plan enumerates every kernel it can need up front with matmul_keys().
@@ -59,6 +61,9 @@ struct MatmulTuning {
   int unroll = 0;    // matvec groups in flight per warp
   int min_blocks = 0;  // matvec blocks per SM its registers must allow
   int prefetch_kib = -1;  // matvec: weights asked of L2 before waiting for the previous kernel
+  int stream = -1;        // mat-vec kernel: matvec_q8r_stream where the shape allows (default), 0 matvec_q8r
+  int chunk = 0;          // matvec_q8r_stream: weights of K per ring stage
+  int stream_stages = 0;  // matvec_q8r_stream: ring stages
   bool force_gemm = false;  // use gemm_q8_0 even for m <= 8
 };
 
@@ -174,7 +179,7 @@ constexpr int kMatvecPrefetchKib = 4 * 1024;
 inline int matvec_min_blocks(int unroll) { return unroll <= 2 ? 2 : 3; }
 
 // matvec_q8r<k, n, out_kind, act, has_bias, norm, max_tokens, warps, unroll, min_blocks, prefetch_kib>
-inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {}) {
+inline jit::KernelKey matvec_q8r_blocks_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {}) {
   using namespace matmul_detail;
   check_shape(s);
   KILN_CHECK(max_tokens >= 1 && max_tokens <= kMatvecMaxTokens, "matvec_q8r: max_tokens must be 1..8, got ",
@@ -204,6 +209,58 @@ inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const
                    tuning_const("min_blocks", tuning.min_blocks ? tuning.min_blocks : matvec_min_blocks(unroll)),
                    tuning_const("prefetch_kib", tuning.prefetch_kib >= 0 ? tuning.prefetch_kib : kMatvecPrefetchKib)};
   return key;
+}
+
+// Whether matvec_q8r_stream can run a shape: K in whole 256-weight units (its chunks and scale
+// rows are whole 16-byte copies) and whole 16-row tiles.
+inline bool matvec_stream_fits(const MatmulShape& s) {
+  return s.k % 256 == 0 && s.n % (s.out == MatmulOut::gated_f16 ? 8 : 16) == 0;
+}
+
+// matvec_q8r_stream's defaults (kernels/matvec_q8r_stream.cuh), measured on H100 (notes/decode.md):
+// 8 consumer warps; chunks of 2048 weights in 3 stages, 123 KB of shared memory at one token, so
+// that two of these CTAs never share an SM (2048 x 2 and 1024 x 4, which let the next product's
+// CTA in beside this one, decoded 10-15% slower end to end).
+constexpr int kMatvecStreamConsumers = 8;
+constexpr int kMatvecStreamChunk = 2048;
+constexpr int kMatvecStreamStages = 3;
+
+// matvec_q8r_stream<k, n, out_kind, act, has_bias, norm, max_tokens, consumers, chunk, stages>
+inline jit::KernelKey matvec_q8r_stream_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {}) {
+  using namespace matmul_detail;
+  check_shape(s);
+  KILN_CHECK(matvec_stream_fits(s), "matvec_q8r_stream: needs k % 256 == 0 and whole tiles, got n=", s.n, " k=", s.k);
+  KILN_CHECK(max_tokens >= 1 && max_tokens <= kMatvecMaxTokens, "matvec_q8r_stream: max_tokens must be 1..8, got ",
+             max_tokens);
+  const int consumers = kMatvecStreamConsumers;
+  const int chunk = tuning.chunk ? tuning.chunk : kMatvecStreamChunk;
+  const int stages = tuning.stream_stages ? tuning.stream_stages : kMatvecStreamStages;
+  KILN_CHECK(chunk % 256 == 0 && stages >= 2 && matvec_stream_smem_bytes(chunk, stages, consumers, max_tokens) <= 227 * 1024,
+             "matvec_q8r_stream: bad tuning chunk=", chunk, " stages=", stages, " (max_tokens ", max_tokens, ")");
+  jit::KernelKey key;
+  key.kernel = "matvec_q8r_stream";
+  key.file = "matvec_q8r_stream.cuh";
+  key.constants = {shape_const("k", s.k),
+                   shape_const("n", s.n),
+                   variant_const("out_kind", static_cast<int>(s.out)),
+                   variant_const("act", static_cast<int>(s.act)),
+                   variant_const("has_bias", s.has_bias),
+                   variant_const("norm", s.norm),
+                   tuning_const("max_tokens", max_tokens),
+                   tuning_const("consumers", consumers),
+                   tuning_const("chunk", chunk),
+                   tuning_const("stages", stages)};
+  key.dynamic_smem_bytes = matvec_stream_smem_bytes(chunk, stages, consumers, max_tokens);
+  return key;
+}
+
+// The decode mat-vec's key: matvec_q8r_stream where it runs the shape on the target (TMA: sm_90)
+// and tuning.stream is not 0, else matvec_q8r.
+inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {},
+                                     const MatmulTarget& target = {}) {
+  if (tuning.stream != 0 && target.cc_major >= 9 && matvec_stream_fits(s))
+    return matvec_q8r_stream_key(s, max_tokens, tuning);
+  return matvec_q8r_blocks_key(s, max_tokens, tuning);
 }
 
 // gemm_q8_0<k, n, out_kind, act, has_bias, tile_n, tile_m, warps_m, stages, wgmma, noinc, tma, cluster>
@@ -259,7 +316,7 @@ inline bool matmul_is_matvec(int m, const MatmulTuning& tuning = {}) {
 inline jit::KernelKey matmul_key(const MatmulShape& s, int m, const MatmulTarget& target = {},
                                  const MatmulTuning& tuning = {}) {
   const int bucket = matmul_bucket(m);
-  if (matmul_is_matvec(m, tuning)) return matvec_q8r_key(s, bucket, tuning);
+  if (matmul_is_matvec(m, tuning)) return matvec_q8r_key(s, bucket, tuning, target);
   return gemm_q8_0_key(s, bucket, target, tuning);
 }
 

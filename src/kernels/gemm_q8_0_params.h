@@ -46,6 +46,10 @@ struct Q8MatmulParams {
   // gemm_q8_0 with tma = 1: A as a 2-D tensor (k inner, m rows; row stride lda * 2 bytes),
   // box 64 x (tile_m / cluster), 128-byte swizzle, zeros out of bounds. Filled by the host per launch.
   Q8TensorMap a_map;
+  // matvec_q8r_stream: the weights as 3-D tensors of bytes, so that one TMA copy moves a chunk of
+  // 8 rows (engine/matmul.cpp: weight_maps). w_maps[0], [1]: W's quants {64 B of a group, row,
+  // group} and scales {16 B of 4 groups, row, 4-group unit}; [2], [3]: the same of W_up (gated).
+  Q8TensorMap w_maps[4];
 };
 
 using GemmQ8_0Params = Q8MatmulParams;

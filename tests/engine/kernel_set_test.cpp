@@ -31,7 +31,7 @@ TEST(EngineKernelSet, HoldsEveryKernelOfTheForwardPass) {
     kernels.insert(k.kernel);
     EXPECT_TRUE(names.insert(k.str()).second) << "duplicate " << k.str();
   }
-  EXPECT_EQ(kernels, (std::set<std::string>{"embed", "rmsnorm", "matvec_q8r", "gemm_q8_0", "kv_write", "attn_prefill_ws",
+  EXPECT_EQ(kernels, (std::set<std::string>{"embed", "rmsnorm", "matvec_q8r_stream", "gemm_q8_0", "kv_write", "attn_prefill_ws",
                                             "attn_prefill_combine", "attn_decode", "attn_decode_combine", "sample"}));
   // Decode's products are mat-vecs of llama-8b's shapes: qkv 6144x4096, the LM head 128256.
   EXPECT_TRUE(names.count(engine::matvec_q8r_key({.n = 6144, .k = 4096, .out = engine::MatmulOut::f32}, 1).str()));

@@ -248,16 +248,17 @@ void run_case(Mode mode, const Shape& shape, int m, const Variant& v, const Matm
   EXPECT_LE(rel, f32_out ? 1e-5 : 1e-3) << "relative L2 error";
 }
 
-void run_sweep(Mode mode, const MatmulTuning& tuning, const std::vector<int>& tokens) {
+void run_sweep(Mode mode, const MatmulTuning& tuning, const std::vector<int>& tokens,
+               const std::vector<Shape>& shapes = {std::begin(kShapes), std::end(kShapes)}) {
   // Compile everything the sweep needs in parallel first.
   const jit::Device& dev = jit::Device::current();
   std::vector<jit::KernelKey> keys;
-  for (const Shape& shape : kShapes)
+  for (const Shape& shape : shapes)
     for (int m : tokens)
       for (const Variant& v : kVariants)
         keys.push_back(matmul_key({shape.n, shape.k, v.out, v.act, v.bias}, m, {dev.sm_count, dev.cc_major}, tuning));
   jit::testing::library_for(mode).prepare(keys);
-  for (const Shape& shape : kShapes)
+  for (const Shape& shape : shapes)
     for (int m : tokens)
       for (const Variant& v : kVariants) {
         run_case(mode, shape, m, v, tuning);
@@ -277,16 +278,39 @@ TEST(MatmulGpu, Generic) {
   run_sweep(Mode::generic, {}, all_tokens());
 }
 
-// The mat-vec under other register budgets than the default's: none (min_blocks 1, the
-// compiler's choice) and 64 registers (4 blocks per SM).
+// matvec_q8r (the mat-vec of shapes matvec_q8r_stream cannot run) under other register budgets
+// than the default's: none (min_blocks 1, the compiler's choice) and 64 registers (4 blocks per SM).
 TEST(MatmulGpu, MatvecRegisterBudgets) {
   KILN_REQUIRE_GPU();
   for (int min_blocks : {1, 4}) {
     MatmulTuning tuning;
+    tuning.stream = 0;
     tuning.min_blocks = min_blocks;
     run_sweep(Mode::specialized, tuning, {1, 7});
     if (HasFailure()) return;
   }
+}
+
+// The streamed mat-vec (matvec_q8r_stream) on shapes it runs: fewer tiles than SMs, a last
+// chunk of K shorter than the others (k = 1280 in chunks of 1024 or 2048: 4 groups for 8
+// consumer warps), more tiles than SMs (CTAs loop over tiles; the ring wraps across tiles); the
+// default chunk and ring, and chunks of 256 in a 2-stage ring (the ring wraps within a tile).
+const std::vector<Shape> kStreamShapes = {{64, 256}, {256, 1280}, {4096, 4352}};
+
+TEST(MatmulGpu, MatvecStream) {
+  KILN_REQUIRE_GPU();
+  MatmulTuning small_ring, mid_ring;
+  small_ring.chunk = 256;
+  small_ring.stream_stages = 2;
+  mid_ring.chunk = 1024;
+  mid_ring.stream_stages = 4;
+  for (const Shape& shape : kStreamShapes)
+    ASSERT_EQ(matmul_key({shape.n, shape.k, MatmulOut::f16}, 1).kernel, "matvec_q8r_stream");
+  for (Mode mode : {Mode::specialized, Mode::generic})
+    for (const MatmulTuning& t : {MatmulTuning{}, small_ring, mid_ring}) {
+      run_sweep(mode, t, {1, 7}, kStreamShapes);
+      if (HasFailure()) return;
+    }
 }
 
 // The sm_80 GEMM path (mma.sync), which sm_90 never picks by itself.
@@ -331,12 +355,12 @@ TEST(MatmulGpu, WgmmaTileSizes) {
 // f16 rounding of the output (2^-11), the f32 sum of squares (n terms, 2^-24 each) and rsqrtf
 // (2^-22, with slack), all relative to |y|. Three launches in a row, norm_out poisoned before
 // each: the counter the last block resets must be ready for the next launch (graph replays).
-void run_norm_case(Mode mode, const Shape& shape, int m) {
+void run_norm_case(Mode mode, const Shape& shape, int m, const MatmulTuning& tuning, const char* kernel) {
   Problem& p = problem(shape.n, shape.k, m);
   const MatmulShape s{.n = shape.n, .k = shape.k, .out = MatmulOut::add_f32, .norm = true};
   const jit::Device& dev = jit::Device::current();
-  const jit::KernelKey key = matmul_key(s, m, MatmulTarget{dev.sm_count, dev.cc_major});
-  ASSERT_EQ(key.kernel, "matvec_q8r");
+  const jit::KernelKey key = matmul_key(s, m, MatmulTarget{dev.sm_count, dev.cc_major}, tuning);
+  ASSERT_EQ(key.kernel, kernel);
   jit::Library& lib = jit::testing::library_for(mode);
   SCOPED_TRACE(::testing::Message() << lib.resolve(key).str() << " m=" << m << " n=" << shape.n << " k=" << shape.k);
   const int ldo = shape.n + 3;
@@ -397,12 +421,20 @@ void run_norm_case(Mode mode, const Shape& shape, int m) {
 
 TEST(MatmulGpu, NormEpilogue) {
   KILN_REQUIRE_GPU();
-  for (Mode mode : {Mode::specialized, Mode::generic})
+  MatmulTuning blocks, stream;
+  blocks.stream = 0;
+  for (Mode mode : {Mode::specialized, Mode::generic}) {
     for (const Shape& shape : {Shape{257, 96}, Shape{136, 4096}, Shape{1536, 1536}})
       for (int m : {1, 3, 8}) {
-        run_norm_case(mode, shape, m);
+        run_norm_case(mode, shape, m, blocks, "matvec_q8r");
         if (HasFailure()) return;
       }
+    for (const Shape& shape : {Shape{1536, 1536}, Shape{4096, 4352}})
+      for (int m : {1, 3}) {
+        run_norm_case(mode, shape, m, stream, "matvec_q8r_stream");
+        if (HasFailure()) return;
+      }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,203 @@
+#pragma once
+// Decode mat-vec over q8r weights, streamed through shared memory so that DRAM does not idle at
+// kernel boundaries. Same product, epilogues (NORM included) and tensor-core arithmetic as
+// matvec_q8r.cuh (read it first); what differs is how the weights travel and who waits:
+//
+// - One CTA per SM (grid = min(tiles, SMs)), persistent over its tiles (tile = blockIdx.x,
+//   + gridDim.x, ...), each tile 16 weight rows x all of K.
+// - A producer warp streams the CTA's tiles, CHUNK weights of K at a time, into a ring of STAGES
+//   shared-memory stages: per stage four TMA boxes of weights (3-D tensor maps, made by
+//   engine/matmul.cpp, whose box is 8 rows of a chunk: one copy per half tile for the quants and
+//   one for the scales) and one bulk copy of activations per token, completing on the stage's
+//   "full" mbarrier. Weights depend on no kernel: the first STAGES chunks go out before the
+//   producer waits for the previous kernel, so they are on chip when the activations are.
+// - CONSUMERS warps split each chunk's 64-weight groups (warp w takes groups w, w + CONSUMERS,
+//   ...), give the stage back on its "empty" mbarrier, and add their partial sums through shared
+//   memory at each tile's end (one named barrier); a rotating warp stores the tile.
+// - Every CTA lets the next kernel launch at its start. The grid being one wave, the next
+//   kernel's CTAs take no slot this one needs: a stream mat-vec's CTA waits for an SM this one
+//   leaves (two do not fit on an SM at the default tuning) and fills its ring there at once, so
+//   an SM that finished its tiles early streams the next product's weights instead of idling.
+//
+// Measured on H100 (notes/decode.md): 16 bulk copies a stage (one per row) cost ~1.2 us per
+// stage whatever its size, the TMA unit's per-copy overhead; 16-byte cp.async copies from one
+// producer warp streamed 1.0-1.5 TB/s. The 3-D boxes stream 2.9-3.0 TB/s on the large products.
+//
+// Needs k % 256 == 0 (chunks and scale rows in whole 16-byte units) and whole tiles (n % 16, gated
+// n % 8): engine/matmul.h falls back to matvec_q8r otherwise.
+#include "matvec_q8r.cuh"
+#include "mma_wgmma.cuh"
+
+namespace kiln_q8 {
+
+// TMA: the box at {x, y, z} of the 3-D tensor `map` into shared memory at `dst`, completing its
+// bytes on the mbarrier `bar`.
+__device__ __forceinline__ void tma_load_3d(u32 dst, const void* map, int x, int y, int z, u32 bar) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];" ::"r"(
+          dst),
+      "l"(reinterpret_cast<unsigned long long>(map)), "r"(x), "r"(y), "r"(z), "r"(bar)
+      : "memory");
+}
+
+// Bulk copy of `bytes` (a multiple of 16, both addresses 16-byte aligned) from global memory into
+// shared memory at `dst`, completing its bytes on the mbarrier `bar`.
+__device__ __forceinline__ void bulk_copy_to_shared(u32 dst, const void* src, u32 bytes, u32 bar) {
+  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(dst),
+               "l"(src), "r"(bytes), "r"(bar)
+               : "memory");
+}
+
+// Barrier 1 among the first THREADS threads (barrier 0 is __syncthreads').
+template <int THREADS>
+__device__ __forceinline__ void named_barrier_sync() {
+  asm volatile("bar.sync 1, %0;" ::"n"(THREADS) : "memory");
+}
+
+}  // namespace kiln_q8
+
+// At most 113 registers a thread (two CTAs' worth), which the kernels take well under (46-96),
+// so that the CTAs of the kernels around it (attention, the next product) fit beside it.
+template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int NORM, int MAX_TOKENS, int CONSUMERS, int CHUNK,
+          int STAGES>
+__global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
+    matvec_q8r_stream(const __grid_constant__ MatvecQ8rParams p) {
+  using namespace kiln_q8;
+  static_assert(MAX_TOKENS >= 1 && MAX_TOKENS <= 8, "matvec_q8r_stream: max_tokens must be 1..8");
+  static_assert(K % 256 == 0 && CHUNK % 256 == 0 && CONSUMERS >= 1 && STAGES >= 2,
+                "matvec_q8r_stream: bad constants");
+  static_assert(!NORM || OUT_KIND == kMatmulOutAddF32, "matvec_q8r_stream: the norm epilogue follows a residual add");
+  constexpr bool GATED = OUT_KIND == kMatmulOutGatedF16;
+  constexpr int THREADS = (CONSUMERS + 1) * 32, CONSUMER_THREADS = CONSUMERS * 32;
+  constexpr int GROUPS = CHUNK / kQ8rGroup, PER_WARP = (GROUPS + CONSUMERS - 1) / CONSUMERS;
+  constexpr int X_ROW = matvec_stream_x_row(CHUNK), STAGE_BYTES = matvec_stream_stage_bytes(CHUNK, MAX_TOKENS);
+  constexpr int QS_HALF = matvec_stream_qs_bytes(CHUNK) / 2, D_HALF = matvec_stream_d_bytes(CHUNK) / 2;
+  constexpr int D_OFF = 2 * QS_HALF, X_OFF = D_OFF + 2 * D_HALF;
+  constexpr u32 WEIGHT_BYTES = 2 * (QS_HALF + D_HALF);  // a stage's four TMA boxes
+  constexpr int PARTIAL_OFF = STAGES * STAGE_BYTES, BAR_OFF = PARTIAL_OFF + 2 * CONSUMER_THREADS * 16;
+  extern __shared__ __align__(128) unsigned char smem_raw[];
+  unsigned char* smem = smem_raw + ((128 - (smem_u32(smem_raw) & 127)) & 127);  // TMA boxes: 128-byte aligned
+  float4* partial = reinterpret_cast<float4*>(smem + PARTIAL_OFF);  // [2 tiles][CONSUMERS][32]
+  int& is_last = *reinterpret_cast<int*>(smem + BAR_OFF + STAGES * 16);
+
+  const int k = K ? K : p.k, n = N ? N : p.n;
+  const int n_chunks = (k + CHUNK - 1) / CHUNK, tiles = GATED ? n / 8 : n / 16;
+  const int m = p.m < MAX_TOKENS ? p.m : MAX_TOKENS;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const u32 ring = smem_u32(smem), full = ring + BAR_OFF, empty = full + STAGES * 8;
+  // Step i of a CTA is chunk i % n_chunks of its tile i / n_chunks, in ring stage i % STAGES.
+  const int my_tiles = static_cast<int>(blockIdx.x) < tiles ? (tiles - 1 - blockIdx.x) / gridDim.x + 1 : 0;
+  const int steps = my_tiles * n_chunks;
+
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < STAGES; ++s) {
+      mbar_init(full + 8 * s, 2);  // the producer's two arrivals: weights, then activations
+      mbar_init(empty + 8 * s, CONSUMERS);
+    }
+    fence_mbarrier_init();
+  }
+  __syncthreads();
+  kiln_dev::allow_next_kernel_to_launch();
+
+  if (warp == CONSUMERS) {
+    // Producer: per stage four TMA boxes of weights (quants and scales of the tile's two 8-row
+    // halves: W rows 16 tile + 0..7 and + 8..15, gated W_gate and W_up rows 8 tile + 0..7) and
+    // one bulk copy of activations per token.
+    auto issue_weights = [&](int i) {
+      if (lane != 0) return;
+      const int s = i % STAGES, chunk = i % n_chunks;
+      const int tile = blockIdx.x + (i / n_chunks) * gridDim.x;
+      const u32 stage = ring + s * STAGE_BYTES, bar = full + 8 * s;
+      mbar_arrive_expect_tx(bar, WEIGHT_BYTES);
+      for (int half = 0; half < 2; ++half) {
+        const int matrix = GATED ? half : 0, row0 = GATED ? tile * 8 : tile * 16 + half * 8;
+        tma_load_3d(stage + half * QS_HALF, &p.w_maps[2 * matrix], 0, row0, chunk * (CHUNK / kQ8rGroup), bar);
+        tma_load_3d(stage + D_OFF + half * D_HALF, &p.w_maps[2 * matrix + 1], 0, row0, chunk * (CHUNK / 256), bar);
+      }
+    };
+    auto issue_activations = [&](int i) {
+      const int s = i % STAGES, chunk = i % n_chunks, kc = min(CHUNK, k - chunk * CHUNK);
+      if (lane == 0) mbar_arrive_expect_tx(full + 8 * s, m * kc * 2);
+      __syncwarp();
+      if (lane < m)
+        bulk_copy_to_shared(ring + s * STAGE_BYTES + X_OFF + lane * X_ROW,
+                            static_cast<const char*>(p.a) + (static_cast<long long>(lane) * p.lda + chunk * CHUNK) * 2,
+                            kc * 2, full + 8 * s);
+    };
+    // Weights depend on no kernel: the first ring's worth goes out before the wait.
+    const int first = min(STAGES, steps);
+    for (int i = 0; i < first; ++i) issue_weights(i);
+    kiln_dev::wait_for_previous_kernel();
+    for (int i = 0; i < first; ++i) issue_activations(i);
+    for (int i = first; i < steps; ++i) {
+      mbar_wait(empty + 8 * (i % STAGES), ((i / STAGES) & 1) ^ 1);
+      issue_weights(i);
+      issue_activations(i);
+    }
+  } else {
+    // Consumers: they store what the previous kernel may read (or, add_f32, wrote).
+    kiln_dev::wait_for_previous_kernel();
+    const int g = lane >> 2, c = lane & 3;
+    const bool x_ok = g < m;
+    int i = 0, t = 0;
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x, ++t) {
+      float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      for (int chunk = 0; chunk < n_chunks; ++chunk, ++i) {
+        const int s = i % STAGES;
+        const int chunk_groups = min(GROUPS, (k - chunk * CHUNK) / kQ8rGroup);
+        mbar_wait(full + 8 * s, (i / STAGES) & 1);
+        const u32 stage = ring + s * STAGE_BYTES;
+#pragma unroll
+        for (int u = 0; u < PER_WARP; ++u) {
+          const int group = warp + u * CONSUMERS;
+          if (group < chunk_groups) {
+            const u32 q = stage + group * 512 + g * 64 + c * 16;  // [half][group][row][64 B]
+            const uint4 w_lo = lds128(q), w_hi = lds128(q + QS_HALF);
+            const u32 d = stage + D_OFF + (group >> 2) * 128 + g * 16 + (group & 3) * 4;  // [half][group / 4][row][16 B]
+            const u32 s_lo = lds32(d), s_hi = lds32(d + D_HALF);
+            // B fragment of k16 step j: x[token g][16j + 2c, +1] and [16j + 2c + 8, +9] of the group.
+            const u32 x = stage + X_OFF + g * X_ROW + (group * kQ8rGroup + 2 * c) * 2;
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+              u32 a[4];
+              q8r_fragment(j, w_lo, w_hi, s_lo, s_hi, a);
+              const u32 b0 = x_ok ? lds32(x + 32 * j) : 0u, b1 = x_ok ? lds32(x + 32 * j + 16) : 0u;
+              mma_16816(acc, a[0], a[1], a[2], a[3], b0, b1);
+            }
+          }
+        }
+        __syncwarp();
+        if (lane == 0) mbar_arrive(empty + 8 * s);
+      }
+      // The tile's sums: every warp leaves its part, one warp (rotating) adds and stores them.
+      // Two buffers: a warp writes this tile's while the storer of the last one may still read.
+      float4* mine = partial + (t & 1) * CONSUMER_THREADS;
+      mine[warp * 32 + lane] = make_float4(acc[0], acc[1], acc[2], acc[3]);
+      named_barrier_sync<CONSUMER_THREADS>();
+      if (warp == t % CONSUMERS) {
+        float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+        for (int w = 0; w < CONSUMERS; ++w) {
+          const float4 v = mine[w * 32 + lane];
+          sum[0] += v.x;
+          sum[1] += v.y;
+          sum[2] += v.z;
+          sum[3] += v.w;
+        }
+        store_fragment<OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, kMatvecQ8rRowsPerBlock, 0, 0, sum);
+      }
+    }
+    if constexpr (NORM) {
+      // Every consumer's stores precede warp 0's count (the barrier, then its release).
+      named_barrier_sync<CONSUMER_THREADS>();
+      if (warp == 0) {
+        const bool last = count_block(p.norm_counter, lane);
+        if (lane == 0) is_last = last;
+      }
+    }
+  }
+  if constexpr (NORM) {
+    __syncthreads();  // is_last is published; the partial sums are free as the norm's scratch
+    norm_by_last_block<N, THREADS>(p, n, m, is_last, reinterpret_cast<float*>(partial));
+  }
+}
