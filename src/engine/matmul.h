@@ -220,7 +220,7 @@ inline bool matvec_stream_fits(const MatmulShape& s) {
 // matvec_q8r_stream's defaults (kernels/matvec_q8r_stream.cuh), measured on H100 (notes/decode.md):
 // 8 consumer warps; chunks of 2048 weights in 3 stages, 123 KB of shared memory at one token, so
 // that two of these CTAs never share an SM (2048 x 2 and 1024 x 4, which let the next product's
-// CTA in beside this one, decoded 10-15% slower end to end).
+// CTA in beside this one, decoded 8-15% slower end to end).
 constexpr int kMatvecStreamConsumers = 8;
 constexpr int kMatvecStreamChunk = 2048;
 constexpr int kMatvecStreamStages = 3;
