@@ -161,6 +161,17 @@ inline jit::Constant shape_const(const char* name, int64_t v) { return {name, v,
 inline jit::Constant tuning_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::tuning}; }
 inline jit::Constant variant_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::variant}; }
 
+// The constants both mat-vecs' keys start with: the shape, the epilogue and the token bucket.
+inline std::vector<jit::Constant> matvec_constants(const MatmulShape& s, int max_tokens) {
+  return {shape_const("k", s.k),
+          shape_const("n", s.n),
+          variant_const("out_kind", static_cast<int>(s.out)),
+          variant_const("act", static_cast<int>(s.act)),
+          variant_const("has_bias", s.has_bias),
+          variant_const("norm", s.norm),
+          tuning_const("max_tokens", max_tokens)};
+}
+
 }  // namespace matmul_detail
 
 // Weights the mat-vec prefetches into L2 while the kernel before it drains: about what DRAM
@@ -197,17 +208,12 @@ inline jit::KernelKey matvec_q8r_blocks_key(const MatmulShape& s, int max_tokens
   jit::KernelKey key;
   key.kernel = "matvec_q8r";
   key.file = "matvec_q8r.cuh";
-  key.constants = {shape_const("k", s.k),
-                   shape_const("n", s.n),
-                   variant_const("out_kind", static_cast<int>(s.out)),
-                   variant_const("act", static_cast<int>(s.act)),
-                   variant_const("has_bias", s.has_bias),
-                   variant_const("norm", s.norm),
-                   tuning_const("max_tokens", max_tokens),
-                   tuning_const("warps", warps),
-                   tuning_const("unroll", unroll),
-                   tuning_const("min_blocks", tuning.min_blocks ? tuning.min_blocks : matvec_min_blocks(unroll)),
-                   tuning_const("prefetch_kib", tuning.prefetch_kib >= 0 ? tuning.prefetch_kib : kMatvecPrefetchKib)};
+  key.constants = matvec_constants(s, max_tokens);
+  const int min_blocks = tuning.min_blocks ? tuning.min_blocks : matvec_min_blocks(unroll);
+  const int prefetch_kib = tuning.prefetch_kib >= 0 ? tuning.prefetch_kib : kMatvecPrefetchKib;
+  key.constants.insert(key.constants.end(), {tuning_const("warps", warps), tuning_const("unroll", unroll),
+                                             tuning_const("min_blocks", min_blocks),
+                                             tuning_const("prefetch_kib", prefetch_kib)});
   return key;
 }
 
@@ -240,16 +246,9 @@ inline jit::KernelKey matvec_q8r_stream_key(const MatmulShape& s, int max_tokens
   jit::KernelKey key;
   key.kernel = "matvec_q8r_stream";
   key.file = "matvec_q8r_stream.cuh";
-  key.constants = {shape_const("k", s.k),
-                   shape_const("n", s.n),
-                   variant_const("out_kind", static_cast<int>(s.out)),
-                   variant_const("act", static_cast<int>(s.act)),
-                   variant_const("has_bias", s.has_bias),
-                   variant_const("norm", s.norm),
-                   tuning_const("max_tokens", max_tokens),
-                   tuning_const("consumers", consumers),
-                   tuning_const("chunk", chunk),
-                   tuning_const("stages", stages)};
+  key.constants = matvec_constants(s, max_tokens);
+  key.constants.insert(key.constants.end(), {tuning_const("consumers", consumers), tuning_const("chunk", chunk),
+                                             tuning_const("stages", stages)});
   key.dynamic_smem_bytes = matvec_stream_smem_bytes(chunk, stages, consumers, max_tokens);
   return key;
 }

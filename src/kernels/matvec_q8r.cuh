@@ -53,6 +53,23 @@ __device__ __forceinline__ bool count_block(int* counter, int lane) {
   return lane == 0 && before == static_cast<int>(gridDim.x) - 1;
 }
 
+// A tile's result from its warps' partial sums (`partial`: [WARPS][32] float4, one m16n8 C
+// fragment a warp): the calling warp adds them and stores the fragment.
+template <int WARPS, int OUT_KIND, int ACT, int HAS_BIAS>
+__device__ __forceinline__ void store_warp_sums(const Q8MatmulParams& p, int n, int m, int tile,
+                                                const float4* partial, int lane) {
+  float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+  for (int w = 0; w < WARPS; ++w) {
+    const float4 v = partial[w * 32 + lane];
+    sum[0] += v.x;
+    sum[1] += v.y;
+    sum[2] += v.z;
+    sum[3] += v.w;
+  }
+  kiln_q8::store_fragment<OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, kMatvecQ8rRowsPerBlock, 0, 0, sum);
+}
+
 // The NORM epilogue, after warp 0 stored the block's rows and counted the block (count_block),
 // and a barrier published is_last: the last block to finish normalizes all the rows (reading
 // them through L2) and resets the counter.
@@ -156,16 +173,7 @@ __global__ void __launch_bounds__(WARPS * 32, K || MIN_BLOCKS >= 3 ? MIN_BLOCKS 
   partial[warp][lane] = make_float4(acc[0], acc[1], acc[2], acc[3]);
   __syncthreads();
   if (warp == 0) {
-    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-#pragma unroll
-    for (int w = 0; w < WARPS; ++w) {
-      const float4 v = partial[w][lane];
-      sum[0] += v.x;
-      sum[1] += v.y;
-      sum[2] += v.z;
-      sum[3] += v.w;
-    }
-    store_fragment<OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, kMatvecQ8rRowsPerBlock, 0, 0, sum);
+    store_warp_sums<WARPS, OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, &partial[0][0], lane);
     if constexpr (NORM) {
       const bool last = count_block(p.norm_counter, lane);
       if (lane == 0) is_last = last;

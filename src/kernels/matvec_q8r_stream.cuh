@@ -174,18 +174,7 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
       float4* mine = partial + (t & 1) * CONSUMER_THREADS;
       mine[warp * 32 + lane] = make_float4(acc[0], acc[1], acc[2], acc[3]);
       named_barrier_sync<CONSUMER_THREADS>();
-      if (warp == t % CONSUMERS) {
-        float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-#pragma unroll
-        for (int w = 0; w < CONSUMERS; ++w) {
-          const float4 v = mine[w * 32 + lane];
-          sum[0] += v.x;
-          sum[1] += v.y;
-          sum[2] += v.z;
-          sum[3] += v.w;
-        }
-        store_fragment<OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, kMatvecQ8rRowsPerBlock, 0, 0, sum);
-      }
+      if (warp == t % CONSUMERS) store_warp_sums<CONSUMERS, OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, mine, lane);
     }
     if constexpr (NORM) {
       // Every consumer's stores precede warp 0's count (the barrier, then its release).
