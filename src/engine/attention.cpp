@@ -13,25 +13,23 @@ namespace {
 
 int key_constant(const jit::Kernel& kernel, const char* name) { return static_cast<int>(kernel.key().get(name)); }
 
-// The launched kernel must have been built for this shape (generic keys have 0 for shapes).
-void check_kernel_shape(const jit::Kernel& kernel, const AttnShape& s) {
-  const int gqa = key_constant(kernel, "gqa"), n_kv = key_constant(kernel, "n_kv_heads");
-  const int window = key_constant(kernel, "window"), page = key_constant(kernel, "page_size");
-  const bool ok = key_constant(kernel, "head_dim") == s.head_dim && (gqa == 0 || gqa == s.gqa()) &&
-                  (n_kv == 0 || n_kv == s.n_kv_heads) &&
-                  (window == 0 || window == (s.window > 0 ? s.window : -1)) && (page == 0 || page == s.page_size) &&
-                  key_constant(kernel, "sinks") == int(s.sinks);
-  KILN_CHECK(ok, kernel.name(), ": built for another shape than head_dim=", s.head_dim, " heads=", s.n_heads, "/",
-             s.n_kv_heads, " window=", s.window, " sinks=", s.sinks, " page_size=", s.page_size);
-}
-
-// The same for the combine kernels, whose keys hold head_dim, gqa, n_kv_heads and sinks only.
-void check_kernel_shape_subset(const jit::Kernel& kernel, const AttnShape& s) {
+// The launched kernel must have been built for this shape (generic keys have 0 for shapes). Every
+// attention key holds head_dim, gqa, n_kv_heads and sinks; the combine kernels' hold nothing more.
+void check_kernel_heads(const jit::Kernel& kernel, const AttnShape& s) {
   const int gqa = key_constant(kernel, "gqa"), n_kv = key_constant(kernel, "n_kv_heads");
   KILN_CHECK(key_constant(kernel, "head_dim") == s.head_dim && (gqa == 0 || gqa == s.gqa()) &&
                  (n_kv == 0 || n_kv == s.n_kv_heads) && key_constant(kernel, "sinks") == int(s.sinks),
              kernel.name(), ": built for another shape than head_dim=", s.head_dim, " heads=", s.n_heads, "/",
              s.n_kv_heads, " sinks=", s.sinks);
+}
+
+// The same for the kernels that read the cache, whose keys also hold the window and page size.
+void check_kernel_shape(const jit::Kernel& kernel, const AttnShape& s) {
+  check_kernel_heads(kernel, s);
+  const int window = key_constant(kernel, "window"), page = key_constant(kernel, "page_size");
+  KILN_CHECK((window == 0 || window == (s.window > 0 ? s.window : -1)) && (page == 0 || page == s.page_size),
+             kernel.name(), ": built for another window or page size than window=", s.window,
+             " page_size=", s.page_size);
 }
 
 AttnParams make_params(const AttnShape& s, const AttnArgs& a) {
@@ -80,7 +78,7 @@ void attn_prefill_launch(const jit::Kernel& kernel, const jit::Kernel* combine, 
   if (splits > 1) {
     KILN_CHECK(combine && combine->key().get("block_m") == block_m, kernel.name(), ": key splits need the combine "
                "kernel of its rows per CTA");
-    check_kernel_shape_subset(*combine, s);
+    check_kernel_heads(*combine, s);
     const uint64_t rows_total = uint64_t(tiles) * block_m * s.n_kv_heads * args.batch.n_seqs * splits;
     const uint64_t need = rows_total * (s.head_dim + 2) * 4;
     KILN_CHECK(args.workspace && args.workspace_bytes >= need, kernel.name(), ": ", splits, " key splits need ", need,
@@ -115,7 +113,7 @@ void attn_decode_launch(const jit::Kernel& decode, const jit::Kernel* combine, c
   if (n_splits > 1) {
     KILN_CHECK(combine && combine->key().kernel == "attn_decode_combine", decode.name(), ": ", n_splits,
                " splits need the combine kernel");
-    check_kernel_shape_subset(*combine, s);
+    check_kernel_heads(*combine, s);
     p.partial_o = args.workspace;
     p.partial_ml = args.workspace + uint64_t(args.batch.n_seqs) * s.n_heads * p.max_splits * s.head_dim;
   }
