@@ -56,8 +56,8 @@ __device__ __forceinline__ void named_barrier_sync() {
 
 }  // namespace kiln_q8
 
-// At most 113 registers a thread (two CTAs' worth), which the kernels take well under (46-96),
-// so that the CTAs of the kernels around it (attention, the next product) fit beside it.
+// A register cap of two CTAs' worth (113 a thread), which the kernels take well under (46-96):
+// shared memory, not registers, keeps one CTA per SM at the default tuning (engine/matmul.h).
 template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int NORM, int MAX_TOKENS, int CONSUMERS, int CHUNK,
           int STAGES>
 __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)

@@ -1,9 +1,9 @@
 #pragma once
-// Hopper-only device helpers for gemm_q8_0's warp-specialized path (sm_90a): mbarriers, the
-// async-proxy fence, warpgroup register reallocation, wgmma shared-memory descriptors and
-// wgmma.mma_async m64nNk16 with A in registers (f16) and B in shared memory (f16), f32
-// accumulators. Nothing here is compiled unless a kernel instantiates it, so sm_80 builds of the
-// other paths never see these instructions.
+// Hopper-only device helpers for gemm_q8_0's warp-specialized path (sm_90a): mbarriers (also
+// matvec_q8r_stream's ring), the async-proxy fence, warpgroup register reallocation, wgmma
+// shared-memory descriptors and wgmma.mma_async m64nNk16 with A in registers (f16) and B in shared
+// memory (f16), f32 accumulators. Nothing here is compiled unless a kernel instantiates it, so
+// sm_80 builds of the other paths never see these instructions.
 
 namespace kiln_q8 {
 
