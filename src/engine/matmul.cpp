@@ -120,8 +120,9 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
     KILN_CHECK(args.m <= key.get("max_tokens"), key.str(), ": m=", args.m, " exceeds max_tokens");
     const auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
     KILN_CHECK(aligned(args.w.qs) && aligned(args.w.d) && (!gated || (aligned(args.w_up.qs) && aligned(args.w_up.d))),
-               key.str(), ": weights must be 16-byte aligned (L2 prefetch, bulk copies)");
+               key.str(), ": weights must be 16-byte aligned (L2 prefetch, TMA)");
     KILN_CHECK(!is_stream(key) || matvec_stream_fits(s), key.str(), ": launched for a shape it cannot run");
+    KILN_CHECK(!is_stream(key) || aligned(args.a), key.str(), ": a must be 16-byte aligned (bulk copies)");
     KILN_CHECK(!key.get("norm") || (args.norm_weight && args.norm_out && args.norm_counter), key.str(),
                ": the norm epilogue needs its weight, output and counter");
   }
