@@ -3,12 +3,13 @@
 // ldmatrix / movmatrix, mma.sync m16n8k16 (f16 in, f32 accumulate), exp2, the swizzled
 // shared-memory layout of a [rows][head_dim] f16 tile and the K/V tile loader over the paged
 // cache (attn_params.h describes the layout).
+#include "async_copy.cuh"
 #include "attn_params.h"
 #include "common.cuh"
 
 namespace kiln_attn {
 
-using u32 = unsigned int;
+using namespace kiln_async;  // mbarriers, the async-proxy fence (attn_prefill_ws)
 
 constexpr float kLog2e = 1.4426950408889634f;
 __device__ __forceinline__ float neg_inf() { return __int_as_float(0xff800000u); }
@@ -82,30 +83,6 @@ __device__ __forceinline__ void pin_fragments(u32 (*a)[4]) {
   for (int i = 0; i < N; ++i)
 #pragma unroll
     for (int j = 0; j < 4; ++j) asm volatile("" : "+r"(a[i][j])::"memory");
-}
-// Makes this thread's generic-proxy shared-memory writes (cp.async, st.shared) visible to the
-// tensor cores' async-proxy reads.
-__device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
-
-// ---- mbarriers (the warp-specialized prefill, attn_prefill_ws.cuh) ----
-__device__ __forceinline__ void mbar_init(u32 bar, int count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
-}
-// Waits until the phase of parity `parity` of the barrier has completed.
-__device__ __forceinline__ void mbar_wait(u32 bar, int parity) {
-  asm volatile(
-      "{\n\t.reg .pred done;\n"
-      "WAIT:\n\t"
-      "mbarrier.try_wait.parity.shared::cta.b64 done, [%0], %1;\n\t"
-      "@!done bra WAIT;\n\t}"
-      ::"r"(bar), "r"(parity) : "memory");
-}
-__device__ __forceinline__ void mbar_arrive(u32 bar) {
-  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
-}
-// One arrival on the barrier once all of this thread's cp.async copies so far have landed.
-__device__ __forceinline__ void mbar_arrive_on_copies(u32 bar) {
-  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(bar) : "memory");
 }
 // Descriptor of an operand in the 128-byte swizzle layout (see desc_sw128) with explicit strides:
 // for the MN-major V operand with N = 128 (two 64-column swizzle atoms), the leading byte offset

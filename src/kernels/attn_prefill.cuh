@@ -145,7 +145,7 @@ __global__ void __launch_bounds__(WARPS * 32, 1) attn_prefill(const __grid_const
   for (int it = 0; it < w.n_iters; ++it) {
     const int stage = it % STAGES;
     cp_async_wait<STAGES - 2>();                // this thread's copies of iteration it's tiles
-    if constexpr (WGMMA) fence_proxy_async();  // the tile's cp.async writes, before wgmma reads them
+    if constexpr (WGMMA) fence_proxy_async_shared();  // the tile's cp.async writes, before wgmma reads them
     // Everyone's copies are in, and everyone is done with iteration it - 1 (its wgmma waited):
     // its stage takes the load below. One barrier an iteration.
     __syncthreads();

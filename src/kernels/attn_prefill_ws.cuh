@@ -72,7 +72,7 @@ __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __g
         load_kv_part<D, PRODUCER_THREADS, BN>(v_smem + stage * TILE_BYTES, v_pool, w.page_row, kp, limit,
                                               part * kAttnTileKeys, w.kv_head, w.n_kv_heads, w.page_size);
       }
-      mbar_arrive_on_copies(full_bar + 8 * stage);
+      cp_async_arrive_noinc(full_bar + 8 * stage);
     }
     return;
   }
@@ -137,7 +137,7 @@ __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __g
   };
   const auto full_wait = [&](int it) {
     mbar_wait(full_bar + 8 * (it % STAGES), (it / STAGES) & 1);
-    fence_proxy_async();  // the producer's cp.async writes, before the tensor cores read them
+    fence_proxy_async_shared();  // the producer's cp.async writes, before the tensor cores read them
   };
 
   // Softmax of S (iteration `it`'s scores) in place: masks the keys a row must not see, updates

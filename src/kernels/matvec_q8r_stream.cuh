@@ -30,24 +30,6 @@
 
 namespace kiln_q8 {
 
-// TMA: the box at {x, y, z} of the 3-D tensor `map` into shared memory at `dst`, completing its
-// bytes on the mbarrier `bar`.
-__device__ __forceinline__ void tma_load_3d(u32 dst, const void* map, int x, int y, int z, u32 bar) {
-  asm volatile(
-      "cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3, %4}], [%5];" ::"r"(
-          dst),
-      "l"(reinterpret_cast<unsigned long long>(map)), "r"(x), "r"(y), "r"(z), "r"(bar)
-      : "memory");
-}
-
-// Bulk copy of `bytes` (a multiple of 16, both addresses 16-byte aligned) from global memory into
-// shared memory at `dst`, completing its bytes on the mbarrier `bar`.
-__device__ __forceinline__ void bulk_copy_to_shared(u32 dst, const void* src, u32 bytes, u32 bar) {
-  asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(dst),
-               "l"(src), "r"(bytes), "r"(bar)
-               : "memory");
-}
-
 // Barrier 1 among the first THREADS threads (barrier 0 is __syncthreads').
 template <int THREADS>
 __device__ __forceinline__ void named_barrier_sync() {

@@ -1,54 +1,16 @@
 #pragma once
-// Hopper-only device helpers for gemm_q8_0's warp-specialized path (sm_90a): mbarriers (also
-// matvec_q8r_stream's ring), the async-proxy fence, warpgroup register reallocation, wgmma
-// shared-memory descriptors and wgmma.mma_async m64nNk16 with A in registers (f16) and B in shared
-// memory (f16), f32 accumulators. Nothing here is compiled unless a kernel instantiates it, so
-// sm_80 builds of the other paths never see these instructions.
+// Hopper-only device helpers for gemm_q8_0's warp-specialized path (sm_90a): the 2- and 4-CTA
+// cluster barriers and TMA multicast, warpgroup register reallocation, wgmma shared-memory
+// descriptors and wgmma.mma_async m64nNk16 with A in registers (f16) and B in shared memory
+// (f16), f32 accumulators; mbarriers and copies come from async_copy.cuh. Nothing here is compiled
+// unless a kernel instantiates it, so sm_80 builds of the other paths never see these instructions.
+
+#include "async_copy.cuh"
 
 namespace kiln_q8 {
 
-// ---- mbarrier (shared-memory arrive/wait barrier with phases) ----
-__device__ __forceinline__ void mbar_init(unsigned int bar, unsigned int count) {
-  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
-}
-__device__ __forceinline__ void mbar_arrive(unsigned int bar) {
-  asm volatile("mbarrier.arrive.release.cta.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
-}
-// Waits until the phase of parity `parity` has completed (a fresh barrier is in phase 0, so
-// waiting for parity 1 returns at once: "the phase before the first").
-__device__ __forceinline__ void mbar_wait(unsigned int bar, unsigned int parity) {
-  asm volatile(
-      "{\n"
-      ".reg .pred done;\n"
-      "wait_%=:\n"
-      "mbarrier.try_wait.parity.acquire.cta.shared::cta.b64 done, [%0], %1;\n"
-      "@!done bra wait_%=;\n"
-      "}\n" ::"r"(bar),
-      "r"(parity)
-      : "memory");
-}
-// Makes this thread's earlier generic-proxy writes to shared memory (cp.async and st.shared
-// included) visible to later async-proxy reads (wgmma's descriptors).
-__device__ __forceinline__ void fence_proxy_async_shared() {
-  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
-}
-// Arrives on `bar` once every cp.async this thread issued so far has landed, without waiting:
-// the barrier's expected count must include one arrival per calling thread (.noinc).
-__device__ __forceinline__ void cp_async_arrive_noinc(unsigned int bar) {
-  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];" ::"r"(bar) : "memory");
-}
-// Arrives on `bar` and adds `bytes` to the transactions its current phase waits for.
-__device__ __forceinline__ void mbar_arrive_expect_tx(unsigned int bar, unsigned int bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.release.cta.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes) : "memory");
-}
-// TMA: copies the box at (x = inner coordinate, y) of the 2-D tensor `map` (a CUtensorMap in
-// param or global memory) to shared memory at `dst`; completes `bytes` of transactions on `bar`.
-__device__ __forceinline__ void tma_load_2d(unsigned int dst, const void* map, int x, int y, unsigned int bar) {
-  asm volatile(
-      "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];" ::"r"(dst),
-      "l"(reinterpret_cast<unsigned long long>(map)), "r"(x), "r"(y), "r"(bar)
-      : "memory");
-}
+using namespace kiln_async;
+
 // ---- 2- and 4-CTA clusters (gemm_q8_0's activation multicast) ----
 __device__ __forceinline__ unsigned int cluster_ctarank() {
   unsigned int rank;
@@ -82,9 +44,6 @@ __device__ __forceinline__ void tma_load_2d_multicast(unsigned int dst, const vo
       "[%0], [%1, {%2, %3}], [%4], %5;" ::"r"(dst),
       "l"(reinterpret_cast<unsigned long long>(map)), "r"(x), "r"(y), "r"(bar), "h"(cta_mask)
       : "memory");
-}
-__device__ __forceinline__ void fence_mbarrier_init() {
-  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
 }
 
 // ---- warpgroup register budget (needs a register cap at entry: __launch_bounds__(T, 1)) ----
