@@ -23,21 +23,34 @@ jit::Constant tuning_const(const char* name, int64_t v) { return {name, v, jit::
 
 constexpr int kEmbedThreads = 256;
 
-// The weight products of a layer and the LM head. fused_norm: the two that add to the residual
-// also write the next RMS norm (mat-vecs only).
+// The weight products of a layer and the LM head for m tokens. Prefill normalizes the residual
+// stream with rmsnorm kernels. Decode (mat-vecs) fuses each RMS norm: into the product that
+// reads it where matvec_q8r_stream can normalize its own input (in_norm), else into the residual
+// product before it (norm: its last block writes xn_). last_down is the last layer's down,
+// whose norm the LM head reads.
 struct ProductShapes {
-  MatmulShape qkv, o, up, down, head;
+  MatmulShape qkv, o, up, down, last_down, head;
 };
-ProductShapes product_shapes(const model::Model& model, bool fused_norm) {
+ProductShapes product_shapes(const model::Model& model, int m, const MatmulTarget& target) {
   const auto& hp = model.hp;
   const int heads = hp.n_heads * hp.head_dim;
-  return {
+  ProductShapes s{
       .qkv = {.n = qkv_rows(hp), .k = hp.n_embd, .out = MatmulOut::f32, .has_bias = model.arch.qkv_bias},
-      .o = {.n = hp.n_embd, .k = heads, .out = MatmulOut::add_f32, .has_bias = model.arch.output_bias, .norm = fused_norm},
+      .o = {.n = hp.n_embd, .k = heads, .out = MatmulOut::add_f32, .has_bias = model.arch.output_bias},
       .up = {.n = hp.n_ff, .k = hp.n_embd, .out = MatmulOut::gated_f16, .act = MatmulAct::silu},
-      .down = {.n = hp.n_embd, .k = hp.n_ff, .out = MatmulOut::add_f32, .norm = fused_norm},
+      .down = {.n = hp.n_embd, .k = hp.n_ff, .out = MatmulOut::add_f32},
+      .last_down = {},
       .head = {.n = hp.n_vocab, .k = hp.n_embd, .out = MatmulOut::f32},
   };
+  if (matmul_is_matvec(m)) {
+    const int bucket = matmul_bucket(m);
+    for (MatmulShape* reader : {&s.qkv, &s.up, &s.head}) reader->in_norm = matvec_takes_norm(*reader, bucket, target);
+    s.o.norm = !s.up.in_norm;
+    s.down.norm = !s.qkv.in_norm;
+  }
+  s.last_down = s.down;
+  s.last_down.norm = matmul_is_matvec(m) && !s.head.in_norm;
+  return s;
 }
 
 }  // namespace
@@ -129,6 +142,20 @@ void Forward::rmsnorm(plan::KernelPlan& plan, const float* x, const DeviceBuffer
   k->launch(jit::rmsnorm_launch(k->key(), rows), stream_, p);
 }
 
+MatmulArgs Forward::normed_input(MatmulArgs args, const MatmulShape& shape, const DeviceBuffer& norm_weight,
+                                  int first_row) {
+  const int n_embd = model_.hp.n_embd;
+  args.lda = n_embd;
+  if (shape.in_norm) {
+    args.a = hidden_.as<float>() + size_t(first_row) * n_embd;
+    args.in_norm_weight = norm_weight.as<float>();
+    args.in_norm_eps = model_.hp.rms_eps;
+  } else {
+    args.a = xn_.as<uint16_t>() + size_t(first_row) * n_embd;
+  }
+  return args;
+}
+
 void Forward::matmul(plan::KernelPlan& plan, const MatmulShape& shape, const MatmulArgs& args) {
   const jit::Kernel* k = plan.next([&] { return matmul_key(shape, args.m, config_.target); });
   if (k) matmul_launch(*k, shape, args, stream_);
@@ -138,9 +165,9 @@ void Forward::layer(plan::KernelPlan& plan, int il, int n) {
   const auto& hp = model_.hp;
   const LayerWeights& w = weights_.layers[il];
   float* hidden = hidden_.as<float>();
-  // Mat-vec products (decode) that add to the residual stream also write the next RMS norm.
-  const bool fused_norm = matmul_is_matvec(n);
-  const ProductShapes shape = product_shapes(model_, fused_norm);
+  const bool decode = matmul_is_matvec(n);
+  const ProductShapes shape = product_shapes(model_, n, config_.target);
+  const MatmulShape& down_shape = il + 1 < hp.n_layers ? shape.down : shape.last_down;
   const auto with_norm = [&](MatmulArgs args, const DeviceBuffer& weight) {
     args.norm_weight = weight.as<float>();
     args.norm_out = xn_.get();
@@ -150,10 +177,12 @@ void Forward::layer(plan::KernelPlan& plan, int il, int n) {
   };
   const DeviceBuffer& next_norm = il + 1 < hp.n_layers ? weights_.layers[il + 1].attn_norm : weights_.output_norm;
 
-  if (il == 0 || !fused_norm) rmsnorm(plan, hidden, w.attn_norm, xn_.get(), n);
-  MatmulArgs qkv{.a = xn_.get(), .lda = hp.n_embd, .w = {w.wqkv.qs.get(), w.wqkv.d.get()},
-                 .bias = w.bqkv.as<float>(), .out = qkv_.get(), .ldo = shape.qkv.n, .m = n};
-  matmul(plan, shape.qkv, qkv);
+  // At decode qkv normalizes its input itself, or the previous layer's down product wrote it
+  // (layer 0: the rmsnorm kernel).
+  if (!decode || (il == 0 && !shape.qkv.in_norm)) rmsnorm(plan, hidden, w.attn_norm, xn_.get(), n);
+  const MatmulArgs qkv{.w = {w.wqkv.qs.get(), w.wqkv.d.get()}, .bias = w.bqkv.as<float>(), .out = qkv_.get(),
+                       .ldo = shape.qkv.n, .m = n};
+  matmul(plan, shape.qkv, normed_input(qkv, shape.qkv, w.attn_norm, 0));
 
   AttentionLayerArgs attn{.qkv = qkv_.as<float>(),
                           .positions = positions_.as<int32_t>(),
@@ -166,15 +195,15 @@ void Forward::layer(plan::KernelPlan& plan, int il, int n) {
 
   MatmulArgs o{.a = attn_out_.get(), .lda = shape.o.k, .w = {w.wo.qs.get(), w.wo.d.get()}, .bias = w.bo.as<float>(),
                .out = hidden, .ldo = hp.n_embd, .m = n};
-  matmul(plan, shape.o, fused_norm ? with_norm(o, w.ffn_norm) : o);
+  matmul(plan, shape.o, shape.o.norm ? with_norm(o, w.ffn_norm) : o);
 
-  if (!fused_norm) rmsnorm(plan, hidden, w.ffn_norm, xn_.get(), n);
-  MatmulArgs up{.a = xn_.get(), .lda = hp.n_embd, .w = {w.ffn_gate.qs.get(), w.ffn_gate.d.get()},
-                .w_up = {w.ffn_up.qs.get(), w.ffn_up.d.get()}, .out = ffn_act_.get(), .ldo = hp.n_ff, .m = n};
-  matmul(plan, shape.up, up);
+  if (!decode) rmsnorm(plan, hidden, w.ffn_norm, xn_.get(), n);
+  const MatmulArgs up{.w = {w.ffn_gate.qs.get(), w.ffn_gate.d.get()}, .w_up = {w.ffn_up.qs.get(), w.ffn_up.d.get()},
+                      .out = ffn_act_.get(), .ldo = hp.n_ff, .m = n};
+  matmul(plan, shape.up, normed_input(up, shape.up, w.ffn_norm, 0));
   MatmulArgs down{.a = ffn_act_.get(), .lda = hp.n_ff, .w = {w.ffn_down.qs.get(), w.ffn_down.d.get()},
                   .out = hidden, .ldo = hp.n_embd, .m = n};
-  matmul(plan, shape.down, fused_norm ? with_norm(down, next_norm) : down);
+  matmul(plan, down_shape, down_shape.norm ? with_norm(down, next_norm) : down);
 }
 
 void Forward::run(plan::KernelPlan& plan, int n, bool all_logits) {
@@ -206,14 +235,15 @@ void Forward::run(plan::KernelPlan& plan, int n, bool all_logits) {
   // decode graphs write.
   if (all_logits && !plan.recording() && !logits_all_.get())
     logits_all_ = DeviceBuffer(size_t(config_.n_ubatch) * hp.n_vocab * 4, "logits of every token");
-  // The last layer's mat-vec normalized all n rows (layer()); else the norm of the `rows` used.
-  const bool fused_norm = matmul_is_matvec(n);
-  if (!fused_norm) rmsnorm(plan, hidden + size_t(n - rows) * hp.n_embd, weights_.output_norm, xn_.get(), rows);
-  const size_t head_row = fused_norm ? n - rows : 0;
+  // At decode the head normalizes its rows itself, or the last layer's down product normalized
+  // all n rows; prefill normalizes just the `rows` used, into xn_'s first rows.
+  const bool decode = matmul_is_matvec(n);
+  if (!decode) rmsnorm(plan, hidden + size_t(n - rows) * hp.n_embd, weights_.output_norm, xn_.get(), rows);
+  const MatmulShape head_shape = product_shapes(model_, n, config_.target).head;
   const Q8rMatrix& head = weights_.lm_head();
-  MatmulArgs lm{.a = xn_.as<uint16_t>() + head_row * hp.n_embd, .lda = hp.n_embd, .w = {head.qs.get(), head.d.get()},
-                .out = all_logits ? logits_all_.get() : logits_.get(), .ldo = hp.n_vocab, .m = rows};
-  matmul(plan, product_shapes(model_, fused_norm).head, lm);
+  const MatmulArgs lm{.w = {head.qs.get(), head.d.get()}, .out = all_logits ? logits_all_.get() : logits_.get(),
+                      .ldo = hp.n_vocab, .m = rows};
+  matmul(plan, head_shape, normed_input(lm, head_shape, weights_.output_norm, decode ? n - rows : 0));
   if (plan.recording()) return;
   n_rows_last_ = rows;
   last_logits_ = all_logits ? logits_all_.as<float>() : logits_.as<float>();

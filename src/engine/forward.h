@@ -77,6 +77,9 @@ class Forward {
   void layer(plan::KernelPlan& plan, int il, int n);
   void rmsnorm(plan::KernelPlan& plan, const float* x, const DeviceBuffer& weight, void* out, int rows);
   void matmul(plan::KernelPlan& plan, const MatmulShape& shape, const MatmulArgs& args);
+  // args reading the RMS norm (weights norm_weight) of the residual rows from first_row: the f32
+  // rows themselves when the product normalizes them (shape.in_norm), else xn_.
+  MatmulArgs normed_input(MatmulArgs args, const MatmulShape& shape, const DeviceBuffer& norm_weight, int first_row);
 
   const model::Model& model_;
   Weights no_weights_;  // a planner's: one empty LayerWeights per layer

@@ -93,7 +93,7 @@ jit::LaunchDims matmul_dims(const jit::KernelKey& key, const MatmulShape& s, int
     dims.block = dim3(static_cast<unsigned>(32 * (consumers + 1)));
     dims.smem_bytes = static_cast<size_t>(
         matvec_stream_smem_bytes(static_cast<int>(key.get("chunk")), static_cast<int>(key.get("stages")), consumers,
-                                 static_cast<int>(key.get("max_tokens"))));
+                                 static_cast<int>(key.get("max_tokens")), key.get("in_norm") ? s.k : 0));
   } else {
     const int features_per_block = gated ? kMatvecQ8rRowsPerBlock / 2 : kMatvecQ8rRowsPerBlock;
     dims.grid = dim3(static_cast<unsigned>((s.n + features_per_block - 1) / features_per_block));
@@ -110,8 +110,13 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
   KILN_CHECK(args.a && args.w.qs && args.w.d && args.out, key.str(), ": null a, weights or out");
   KILN_CHECK(!gated || (args.w_up.qs && args.w_up.d), key.str(), ": gated product without W_up");
   KILN_CHECK(!s.has_bias || (args.bias && (!gated || args.bias_up)), key.str(), ": has_bias but no bias given");
-  KILN_CHECK(args.lda >= s.k && args.lda % 8 == 0, key.str(), ": lda ", args.lda, " must be >= k (", s.k,
-             ") and a multiple of 8 (16-byte rows)");
+  const bool in_norm = is_stream(key) && key.get("in_norm");
+  KILN_CHECK(in_norm == s.in_norm, key.str(), ": launched for a shape with", s.in_norm ? "" : "out", " an input norm");
+  const int row_align = in_norm ? 4 : 8;  // f32 or f16 elements in 16 bytes
+  KILN_CHECK(args.lda >= s.k && args.lda % row_align == 0, key.str(), ": lda ", args.lda, " must be >= k (", s.k,
+             ") and a multiple of ", row_align, " (16-byte rows)");
+  KILN_CHECK(!in_norm || (args.in_norm_weight && reinterpret_cast<uintptr_t>(args.in_norm_weight) % 16 == 0),
+             key.str(), ": the input norm needs its weight, 16-byte aligned");
   KILN_CHECK(args.ldo >= s.n, key.str(), ": ldo ", args.ldo, " < n ", s.n);
   const int64_t key_k = key.get("k"), key_n = key.get("n");
   KILN_CHECK((key_k == 0 || key_k == s.k) && (key_n == 0 || key_n == s.n), key.str(), ": launched for n=", s.n,
@@ -145,6 +150,8 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
   p.norm_out = args.norm_out;
   p.norm_counter = args.norm_counter;
   p.norm_eps = args.norm_eps;
+  p.in_norm_weight = args.in_norm_weight;
+  p.in_norm_eps = args.in_norm_eps;
   if (is_gemm(key) && key.get("tma") != 0) {
     KILN_CHECK(reinterpret_cast<uintptr_t>(args.a) % 16 == 0, key.str(), ": a must be 16-byte aligned for TMA");
     p.a_map = activation_map(key, args, s.k, static_cast<int>(key.get("tile_m") / key.get("cluster")));

@@ -41,6 +41,10 @@ struct MatmulShape {
   // add_f32 on the mat-vec only (m <= 8): the product's last block also writes the RMS norm of
   // the rows it completed, f16, the next product's input (MatmulArgs' norm fields).
   bool norm = false;
+  // matvec_q8r_stream only (matvec_takes_norm): A is f32 rows of the residual stream, which the
+  // product RMS-normalizes itself (MatmulArgs' in_norm fields) instead of reading an f16 input
+  // that an rmsnorm kernel or the previous product's norm epilogue wrote.
+  bool in_norm = false;
 };
 
 // The GPU the keys are for (keys must not depend on the machine that precompiles them).
@@ -89,6 +93,9 @@ struct MatmulArgs {
   void* norm_out = nullptr;
   int* norm_counter = nullptr;  // device int, 0 between launches (the kernel leaves it so)
   float norm_eps = 0.f;
+  // Shapes with in_norm: a is f32 [m][lda] (lda a multiple of 4), normalized with these weights.
+  const float* in_norm_weight = nullptr;  // f32 [k]
+  float in_norm_eps = 0.f;
 };
 
 // Token-count buckets; m > 512 uses the 512 bucket's kernels (any m is correct).
@@ -119,6 +126,11 @@ inline void check_shape(const MatmulShape& s) {
              " k=", s.k, ")");
   KILN_CHECK(!s.norm || s.out == MatmulOut::add_f32, "matmul: the norm epilogue needs the add_f32 output (n=", s.n,
              " k=", s.k, ")");
+}
+
+// Refuses an in_norm shape in a kernel other than matvec_q8r_stream.
+inline void check_no_in_norm(const MatmulShape& s, const char* kernel) {
+  KILN_CHECK(!s.in_norm, kernel, ": no input norm (matvec_q8r_stream's only; n=", s.n, " k=", s.k, ")");
 }
 
 // Weight tiles of TILE_N rows over the output features.
@@ -193,6 +205,7 @@ inline int matvec_min_blocks(int unroll) { return unroll <= 2 ? 2 : 3; }
 inline jit::KernelKey matvec_q8r_blocks_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {}) {
   using namespace matmul_detail;
   check_shape(s);
+  check_no_in_norm(s, "matvec_q8r");
   KILN_CHECK(max_tokens >= 1 && max_tokens <= kMatvecMaxTokens, "matvec_q8r: max_tokens must be 1..8, got ",
              max_tokens);
   // Warps split K by 64-weight groups; each lane keeps `unroll` groups (2 x 16 B of weights and
@@ -231,7 +244,14 @@ constexpr int kMatvecStreamConsumers = 8;
 constexpr int kMatvecStreamChunk = 2048;
 constexpr int kMatvecStreamStages = 3;
 
-// matvec_q8r_stream<k, n, out_kind, act, has_bias, norm, max_tokens, consumers, chunk, stages>
+// matvec_q8r_stream's shared memory for a shape at a tuning (kernels/matvec_q8r_params.h).
+inline int matvec_stream_smem(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {}) {
+  return matvec_stream_smem_bytes(tuning.chunk ? tuning.chunk : kMatvecStreamChunk,
+                                  tuning.stream_stages ? tuning.stream_stages : kMatvecStreamStages,
+                                  kMatvecStreamConsumers, max_tokens, s.in_norm ? s.k : 0);
+}
+
+// matvec_q8r_stream<k, n, out_kind, act, has_bias, norm, max_tokens, consumers, chunk, stages, in_norm>
 inline jit::KernelKey matvec_q8r_stream_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {}) {
   using namespace matmul_detail;
   check_shape(s);
@@ -241,24 +261,36 @@ inline jit::KernelKey matvec_q8r_stream_key(const MatmulShape& s, int max_tokens
   const int consumers = kMatvecStreamConsumers;
   const int chunk = tuning.chunk ? tuning.chunk : kMatvecStreamChunk;
   const int stages = tuning.stream_stages ? tuning.stream_stages : kMatvecStreamStages;
-  KILN_CHECK(chunk % 256 == 0 && stages >= 2 && matvec_stream_smem_bytes(chunk, stages, consumers, max_tokens) <= 227 * 1024,
-             "matvec_q8r_stream: bad tuning chunk=", chunk, " stages=", stages, " (max_tokens ", max_tokens, ")");
+  KILN_CHECK(chunk % 256 == 0 && stages >= 2 && matvec_stream_smem(s, max_tokens, tuning) <= 227 * 1024,
+             "matvec_q8r_stream: bad tuning chunk=", chunk, " stages=", stages, " (max_tokens ", max_tokens,
+             s.in_norm ? ", in_norm" : "", ")");
   jit::KernelKey key;
   key.kernel = "matvec_q8r_stream";
   key.file = "matvec_q8r_stream.cuh";
   key.constants = matvec_constants(s, max_tokens);
   key.constants.insert(key.constants.end(), {tuning_const("consumers", consumers), tuning_const("chunk", chunk),
-                                             tuning_const("stages", stages)});
-  key.dynamic_smem_bytes = matvec_stream_smem_bytes(chunk, stages, consumers, max_tokens);
+                                             tuning_const("stages", stages), variant_const("in_norm", s.in_norm)});
+  key.dynamic_smem_bytes = matvec_stream_smem(s, max_tokens, tuning);
   return key;
+}
+
+// Whether the decode mat-vec of `s` (s.in_norm aside) at max_tokens can normalize its own input
+// (in_norm) on the target: where matvec_q8r_stream runs it at the default tuning and the
+// normalized rows fit in shared memory beside the ring.
+inline bool matvec_takes_norm(MatmulShape s, int max_tokens, const MatmulTarget& target) {
+  s.in_norm = true;
+  return target.cc_major >= 9 && matvec_stream_fits(s) && matvec_stream_smem(s, max_tokens) <= 227 * 1024;
 }
 
 // The decode mat-vec's key: matvec_q8r_stream where it runs the shape on the target (TMA: sm_90)
 // and tuning.stream is not 0, else matvec_q8r.
 inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {},
                                      const MatmulTarget& target = {}) {
-  if (tuning.stream != 0 && target.cc_major >= 9 && matvec_stream_fits(s))
+  if (s.in_norm || (tuning.stream != 0 && target.cc_major >= 9 && matvec_stream_fits(s))) {
+    KILN_CHECK(!s.in_norm || (tuning.stream != 0 && matvec_takes_norm(s, max_tokens, target)),
+               "matmul: an input norm needs matvec_q8r_stream (matvec_takes_norm), n=", s.n, " k=", s.k);
     return matvec_q8r_stream_key(s, max_tokens, tuning);
+  }
   return matvec_q8r_blocks_key(s, max_tokens, tuning);
 }
 
@@ -267,6 +299,7 @@ inline jit::KernelKey gemm_q8_0_key(const MatmulShape& s, int bucket, const Matm
                                     const MatmulTuning& tuning = {}) {
   using namespace matmul_detail;
   check_shape(s);
+  check_no_in_norm(s, "gemm_q8_0");
   KILN_CHECK(!s.norm, "gemm_q8_0: no norm epilogue (the mat-vec's only; n=", s.n, " k=", s.k, ")");
   const bool wgmma = tuning.wgmma >= 0 ? tuning.wgmma == 1 : target.cc_major >= 9;
   KILN_CHECK(!wgmma || target.cc_major >= 9, "gemm_q8_0: the wgmma path needs sm_90 (target cc ", target.cc_major,

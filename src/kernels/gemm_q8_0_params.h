@@ -50,6 +50,11 @@ struct Q8MatmulParams {
   // 8 rows (engine/matmul.cpp: weight_maps). w_maps[0], [1]: W's quants {64 B of a group, row,
   // group} and scales {16 B of 4 groups, row, 4-group unit}; [2], [3]: the same of W_up (gated).
   Q8TensorMap w_maps[4];
+  // matvec_q8r_stream with in_norm = 1: a holds f32 rows (the residual stream; lda a multiple of
+  // 4, rows 16-byte aligned), which the kernel RMS-normalizes with these weights into f16 first:
+  // the input is rmsnorm(a row) * in_norm_weight, as an rmsnorm kernel would have written it.
+  const float* in_norm_weight;  // f32 [k]
+  float in_norm_eps;
 };
 
 using GemmQ8_0Params = Q8MatmulParams;

@@ -18,6 +18,11 @@
 //   kernel's CTAs take no slot this one needs: a stream mat-vec's CTA waits for an SM this one
 //   leaves (two do not fit on an SM at the default tuning) and fills its ring there at once, so
 //   an SM that finished its tiles early streams the next product's weights instead of idling.
+// - IN_NORM: the input is the residual stream (f32 rows) and its RMS norm is this kernel's job:
+//   once the previous kernel is done, the consumers normalize all m rows into shared memory
+//   (InputNorm), where they stay for every tile; the producer then copies only weights and
+//   never waits. This replaces the previous product's norm epilogue, whose last block did the same
+//   work serially after that product's last tile (notes/decode.md).
 //
 // Measured on H100 (notes/decode.md): 16 bulk copies a stage (one per row) cost ~1.2 us per
 // stage whatever its size, the TMA unit's per-copy overhead; 16-byte cp.async copies from one
@@ -36,12 +41,93 @@ __device__ __forceinline__ void named_barrier_sync() {
   asm volatile("bar.sync 1, %0;" ::"n"(THREADS) : "memory");
 }
 
+// IN_NORM, by the first THREADS threads: rows[t] = f16(h_t * rsqrt(mean(h_t^2) + eps) * weight)
+// for the m rows h_t of p.a (f32, p.lda apart), `pitch` bytes apart in shared memory; the
+// arithmetic of rmsnorm_row. The weights depend on no kernel: load_weights runs before the wait
+// for the previous kernel, run after it. Where K is known and the rows' share of a thread fits
+// in 8 float4, both live in registers, so that run waits for one round of loads (the rows); else
+// it loops over memory.
+template <int K, int MAX_TOKENS, int THREADS>
+struct InputNorm {
+  static constexpr int PER_THREAD = K ? (K / 4 + THREADS - 1) / THREADS : 1;  // float4 of a row
+  static constexpr bool CACHED = K && PER_THREAD * MAX_TOKENS <= 8;
+  float4 w[CACHED ? PER_THREAD : 1];
+
+  __device__ __forceinline__ void load_weights(const Q8MatmulParams& p) {
+    if constexpr (CACHED) {
+#pragma unroll
+      for (int j = 0; j < PER_THREAD; ++j) {
+        const int i = threadIdx.x + j * THREADS;
+        w[j] = i < K / 4 ? __ldg(reinterpret_cast<const float4*>(p.in_norm_weight) + i) : make_float4(0.f, 0.f, 0.f, 0.f);
+      }
+    }
+  }
+
+  // scratch: MAX_TOKENS x THREADS / 32 floats of shared memory.
+  __device__ __forceinline__ void run(const Q8MatmulParams& p, int k, int m, unsigned char* rows, int pitch,
+                                      float* scratch) const {
+    constexpr int WARPS = THREADS / 32;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, k4 = k / 4;
+    const auto row = [&](int t) { return reinterpret_cast<const float4*>(static_cast<const float*>(p.a) + t * p.lda); };
+    const auto square = [](float4 h) { return h.x * h.x + h.y * h.y + h.z * h.z + h.w * h.w; };
+    const auto store = [&](int t, int i, float4 h, float4 g, float scale) {
+      reinterpret_cast<uint2*>(rows + t * pitch)[i] =
+          make_uint2(kiln_dev::f32x2_to_f16x2(h.x * scale * g.x, h.y * scale * g.y),
+                     kiln_dev::f32x2_to_f16x2(h.z * scale * g.z, h.w * scale * g.w));
+    };
+    float4 h[CACHED ? MAX_TOKENS : 1][CACHED ? PER_THREAD : 1];
+    float sum_sq[MAX_TOKENS];
+#pragma unroll
+    for (int t = 0; t < MAX_TOKENS; ++t) {
+      sum_sq[t] = 0.0f;
+      if constexpr (CACHED) {
+#pragma unroll
+        for (int j = 0; j < PER_THREAD; ++j) {
+          const int i = threadIdx.x + j * THREADS;
+          h[t][j] = t < m && i < k4 ? row(t)[i] : make_float4(0.f, 0.f, 0.f, 0.f);
+        }
+      } else if (t < m) {
+        for (int i = threadIdx.x; i < k4; i += THREADS) sum_sq[t] += square(row(t)[i]);
+      }
+    }
+#pragma unroll
+    for (int t = 0; t < MAX_TOKENS; ++t) {
+      if constexpr (CACHED) {
+#pragma unroll
+        for (int j = 0; j < PER_THREAD; ++j) sum_sq[t] += square(h[t][j]);
+      }
+      sum_sq[t] = kiln_dev::warp_sum(sum_sq[t]);
+      if (lane == 0) scratch[t * WARPS + warp] = sum_sq[t];
+    }
+    named_barrier_sync<THREADS>();
+#pragma unroll
+    for (int t = 0; t < MAX_TOKENS; ++t) {
+      if (t >= m) break;
+      float total = 0.0f;
+#pragma unroll
+      for (int v = 0; v < WARPS; ++v) total += scratch[t * WARPS + v];
+      const float scale = rsqrtf(total / k + p.in_norm_eps);
+      if constexpr (CACHED) {
+#pragma unroll
+        for (int j = 0; j < PER_THREAD; ++j) {
+          const int i = threadIdx.x + j * THREADS;
+          if (i < k4) store(t, i, h[t][j], w[j], scale);
+        }
+      } else {
+        for (int i = threadIdx.x; i < k4; i += THREADS)
+          store(t, i, row(t)[i], __ldg(reinterpret_cast<const float4*>(p.in_norm_weight) + i), scale);
+      }
+    }
+    named_barrier_sync<THREADS>();
+  }
+};
+
 }  // namespace kiln_q8
 
 // A register cap of two CTAs' worth (113 a thread), which the kernels take well under (46-96):
 // shared memory, not registers, keeps one CTA per SM at the default tuning (engine/matmul.h).
 template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int NORM, int MAX_TOKENS, int CONSUMERS, int CHUNK,
-          int STAGES>
+          int STAGES, int IN_NORM>
 __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
     matvec_q8r_stream(const __grid_constant__ MatvecQ8rParams p) {
   using namespace kiln_q8;
@@ -52,11 +138,12 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
   constexpr bool GATED = OUT_KIND == kMatmulOutGatedF16;
   constexpr int THREADS = (CONSUMERS + 1) * 32, CONSUMER_THREADS = CONSUMERS * 32;
   constexpr int GROUPS = CHUNK / kQ8rGroup, PER_WARP = (GROUPS + CONSUMERS - 1) / CONSUMERS;
-  constexpr int X_ROW = matvec_stream_x_row(CHUNK), STAGE_BYTES = matvec_stream_stage_bytes(CHUNK, MAX_TOKENS);
+  constexpr int X_ROW = matvec_stream_x_row(CHUNK), STAGE_BYTES = matvec_stream_stage_bytes(CHUNK, IN_NORM ? 0 : MAX_TOKENS);
   constexpr int QS_HALF = matvec_stream_qs_bytes(CHUNK) / 2, D_HALF = matvec_stream_d_bytes(CHUNK) / 2;
   constexpr int D_OFF = 2 * QS_HALF, X_OFF = D_OFF + 2 * D_HALF;
   constexpr u32 WEIGHT_BYTES = 2 * (QS_HALF + D_HALF);  // a stage's four TMA boxes
   constexpr int PARTIAL_OFF = STAGES * STAGE_BYTES, BAR_OFF = PARTIAL_OFF + 2 * CONSUMER_THREADS * 16;
+  constexpr int ROWS_OFF = BAR_OFF + STAGES * 16 + 16;  // IN_NORM: the normalized rows
   extern __shared__ __align__(128) unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((128 - (smem_u32(smem_raw) & 127)) & 127);  // TMA boxes: 128-byte aligned
   float4* partial = reinterpret_cast<float4*>(smem + PARTIAL_OFF);  // [2 tiles][CONSUMERS][32]
@@ -73,7 +160,7 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < STAGES; ++s) {
-      mbar_init(full + 8 * s, 2);  // the producer's two arrivals: weights, then activations
+      mbar_init(full + 8 * s, IN_NORM ? 1 : 2);  // the producer's arrivals: weights (, then activations)
       mbar_init(empty + 8 * s, CONSUMERS);
     }
     fence_mbarrier_init();
@@ -106,19 +193,26 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
                             static_cast<const char*>(p.a) + (static_cast<long long>(lane) * p.lda + chunk * CHUNK) * 2,
                             kc * 2, full + 8 * s);
     };
-    // Weights depend on no kernel: the first ring's worth goes out before the wait.
+    // Weights depend on no kernel: the first ring's worth goes out before the wait (IN_NORM: the
+    // producer copies nothing else and never waits).
     const int first = min(STAGES, steps);
     for (int i = 0; i < first; ++i) issue_weights(i);
-    kiln_dev::wait_for_previous_kernel();
-    for (int i = 0; i < first; ++i) issue_activations(i);
+    if (!IN_NORM) {
+      kiln_dev::wait_for_previous_kernel();
+      for (int i = 0; i < first; ++i) issue_activations(i);
+    }
     for (int i = first; i < steps; ++i) {
       mbar_wait(empty + 8 * (i % STAGES), ((i / STAGES) & 1) ^ 1);
       issue_weights(i);
-      issue_activations(i);
+      if (!IN_NORM) issue_activations(i);
     }
   } else {
     // Consumers: they store what the previous kernel may read (or, add_f32, wrote).
+    InputNorm<K, MAX_TOKENS, CONSUMER_THREADS> input_norm;
+    if constexpr (IN_NORM) input_norm.load_weights(p);
     kiln_dev::wait_for_previous_kernel();
+    const int rows_pitch = matvec_stream_x_row(k);
+    if constexpr (IN_NORM) input_norm.run(p, k, m, smem + ROWS_OFF, rows_pitch, reinterpret_cast<float*>(partial));
     const int g = lane >> 2, c = lane & 3;
     const bool x_ok = g < m;
     int i = 0, t = 0;
@@ -138,7 +232,8 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
             const u32 d = stage + D_OFF + (group >> 2) * 128 + g * 16 + (group & 3) * 4;  // [half][group / 4][row][16 B]
             const u32 s_lo = lds32(d), s_hi = lds32(d + D_HALF);
             // B fragment of k16 step j: x[token g][16j + 2c, +1] and [16j + 2c + 8, +9] of the group.
-            const u32 x = stage + X_OFF + g * X_ROW + (group * kQ8rGroup + 2 * c) * 2;
+            const u32 x = IN_NORM ? ring + ROWS_OFF + g * rows_pitch + (chunk * CHUNK + group * kQ8rGroup + 2 * c) * 2
+                                  : stage + X_OFF + g * X_ROW + (group * kQ8rGroup + 2 * c) * 2;
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
               u32 a[4];

@@ -33,9 +33,15 @@ TEST(EngineKernelSet, HoldsEveryKernelOfTheForwardPass) {
   }
   EXPECT_EQ(kernels, (std::set<std::string>{"embed", "rmsnorm", "matvec_q8r_stream", "gemm_q8_0", "kv_write", "attn_prefill_ws",
                                             "attn_prefill_combine", "attn_decode", "attn_decode_combine", "sample"}));
-  // Decode's products are mat-vecs of llama-8b's shapes: qkv 6144x4096, the LM head 128256.
-  EXPECT_TRUE(names.count(engine::matvec_q8r_key({.n = 6144, .k = 4096, .out = engine::MatmulOut::f32}, 1).str()));
-  EXPECT_TRUE(names.count(engine::matvec_q8r_key({.n = 128256, .k = 4096, .out = engine::MatmulOut::f32}, 1).str()));
+  // Decode's products are mat-vecs of llama-8b's shapes: qkv 6144x4096 and the LM head 128256,
+  // both normalizing their input (in_norm), and o and down without a norm epilogue. The LM head
+  // of a prefill step (one row, normalized by rmsnorm) has no input norm.
+  const auto has = [&](engine::MatmulShape s) { return names.count(engine::matvec_q8r_key(s, 1).str()) == 1; };
+  EXPECT_TRUE(has({.n = 6144, .k = 4096, .out = engine::MatmulOut::f32, .in_norm = true}));
+  EXPECT_TRUE(has({.n = 128256, .k = 4096, .out = engine::MatmulOut::f32, .in_norm = true}));
+  EXPECT_TRUE(has({.n = 128256, .k = 4096, .out = engine::MatmulOut::f32}));
+  EXPECT_TRUE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32}));
+  EXPECT_FALSE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32, .norm = true}));
 }
 
 TEST(EngineKernelSet, AllLogitsAddsTheirKernels) {

@@ -437,6 +437,116 @@ TEST(MatmulGpu, NormEpilogue) {
   }
 }
 
+// matvec_q8r_stream normalizing its own input (in_norm): a holds f32 residual rows, which the
+// kernel turns into f16(h * rsqrt(mean(h^2) + eps) * weight) before the product. Reference: the
+// same in double, unrounded; on top of the accumulation bound each input element may be off by
+// its f16 rounding (2^-11 relative) and the f32 scale by ~2^-20, so the bound is
+// (k 2^-23 + 2^-11 + 2^-20) sum |x w|. A wrong row, scale or weight index is off by O(1).
+void run_in_norm_case(Mode mode, const Shape& shape, int m, const Variant& v) {
+  Problem& p = problem(shape.n, shape.k, m);  // its weights; the activations are made here
+  const MatmulShape s{.n = shape.n, .k = shape.k, .out = v.out, .act = v.act, .has_bias = v.bias, .in_norm = true};
+  const jit::Device& dev = jit::Device::current();
+  const jit::KernelKey key = matmul_key(s, m, MatmulTarget{dev.sm_count, dev.cc_major});
+  ASSERT_EQ(key.kernel, "matvec_q8r_stream");
+  jit::Library& lib = jit::testing::library_for(mode);
+  SCOPED_TRACE(::testing::Message() << lib.resolve(key).str() << " m=" << m << " n=" << shape.n << " k=" << shape.k
+                                    << " " << label(v));
+  const bool gated = v.out == MatmulOut::gated_f16;
+  const int lda = shape.k + 4;  // rows not packed; the padding is NaN, never read
+  std::mt19937 rng(static_cast<unsigned>(5 * m + shape.k));
+  std::uniform_real_distribution<float> value(-4.0f, 4.0f), gain(0.5f, 1.5f);
+  std::vector<float> h(static_cast<size_t>(m) * lda, std::nanf("")), weight(shape.k);
+  for (int t = 0; t < m; ++t)
+    for (int c = 0; c < shape.k; ++c) h[static_cast<size_t>(t) * lda + c] = value(rng) * (t + 1);
+  for (auto& w : weight) w = gain(rng);
+  const float eps = 1e-6f;
+  DeviceBytes h_dev(h.size() * 4), weight_dev(weight.size() * 4), out(static_cast<size_t>(m) * shape.n * 4);
+  h_dev.upload(h);
+  weight_dev.upload(weight);
+  out.poison();
+
+  MatmulArgs args;
+  args.a = h_dev.get();
+  args.lda = lda;
+  args.w = {p.w.qs->get(), p.w.d->get()};
+  if (gated) args.w_up = {p.w_up.qs->get(), p.w_up.d->get()};
+  if (v.bias) {
+    args.bias = p.bias_dev->get<float>();
+    if (gated) args.bias_up = p.bias_up_dev->get<float>();
+  }
+  args.out = out.get();
+  args.ldo = shape.n;
+  args.m = m;
+  args.in_norm_weight = weight_dev.get<float>();
+  args.in_norm_eps = eps;
+  matmul_launch(lib.get(key), s, args, nullptr);
+  jit::testing::sync_and_check(key.str());
+  std::vector<double> got(static_cast<size_t>(m) * shape.n);
+  if (gated) {
+    const auto raw = out.download<uint16_t>(got.size());
+    for (size_t i = 0; i < got.size(); ++i) got[i] = f16_to_f32(raw[i]);
+  } else {
+    const auto raw = out.download<float>(got.size());
+    for (size_t i = 0; i < got.size(); ++i) got[i] = raw[i];
+  }
+
+  const double eps_in = shape.k * std::ldexp(1.0, -23) + std::ldexp(1.0, -11) + std::ldexp(1.0, -20);
+  int bad = 0;
+  for (int t = 0; t < m; ++t) {
+    const float* row = &h[static_cast<size_t>(t) * lda];
+    double sum_sq = 0;
+    for (int c = 0; c < shape.k; ++c) sum_sq += static_cast<double>(row[c]) * row[c];
+    const double scale = 1.0 / std::sqrt(sum_sq / shape.k + eps);
+    const auto product = [&](const Matrix& mat, int r, double& mag) {
+      double dot = 0;
+      mag = 0;
+      for (int c = 0; c < shape.k; ++c) {
+        const double prod = row[c] * scale * weight[c] * mat.w[static_cast<size_t>(r) * shape.k + c];
+        dot += prod;
+        mag += std::abs(prod);
+      }
+      return dot;
+    };
+    for (int r = 0; r < shape.n; ++r) {
+      double mag_g = 0, mag_u = 0, ref, tol;
+      const double g = product(p.w, r, mag_g) + (v.bias ? p.bias[r] : 0.0);
+      if (gated) {
+        const double u = product(p.w_up, r, mag_u) + (v.bias ? p.bias_up[r] : 0.0);
+        ref = act_ref(v.act, g) * u;
+        tol = 1.2 * std::abs(u) * eps_in * mag_g + std::abs(act_ref(v.act, g)) * eps_in * mag_u +
+              (std::ldexp(1.0, -11) + 1e-5) * std::abs(ref);
+      } else {
+        ref = g;
+        tol = eps_in * mag_g;
+      }
+      const double x = got[static_cast<size_t>(t) * shape.n + r];
+      if (!(std::abs(x - ref) <= tol + 1e-6) && bad++ < 5)
+        ADD_FAILURE() << "token " << t << " feature " << r << ": got " << x << ", want " << ref << " (tol " << tol
+                      << ")";
+    }
+  }
+  ASSERT_EQ(bad, 0) << bad << " bad elements";
+}
+
+// The input norm over both builds, m = 1, 3, 8, a plain product with a bias (qkv, LM head) and the
+// gated one (gate+up), K in one chunk and in several.
+TEST(MatmulGpu, InputNorm) {
+  KILN_REQUIRE_GPU();
+  if (jit::Device::current().cc_major < 9) GTEST_SKIP() << "matvec_q8r_stream needs sm_90";
+  const Variant plain{MatmulOut::f32, MatmulAct::none, true}, gated{MatmulOut::gated_f16, MatmulAct::silu, false};
+  for (Mode mode : {Mode::specialized, Mode::generic})
+    for (int m : {1, 3, 8}) {
+      for (const Shape& shape : {Shape{1536, 1536}, Shape{4096, 4352}}) {
+        run_in_norm_case(mode, shape, m, plain);
+        if (HasFailure()) return;
+      }
+      for (const Shape& shape : {Shape{136, 4096}, Shape{1536, 1536}}) {
+        run_in_norm_case(mode, shape, m, gated);
+        if (HasFailure()) return;
+      }
+    }
+}
+
 }  // namespace
 }  // namespace kiln::engine
 

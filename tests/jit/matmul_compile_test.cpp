@@ -2,7 +2,7 @@
 // keys (the dense presets' products, every token bucket, both builds) compile in
 // tests/engine/kernel_set_test.cpp; here, the epilogues that set leaves out but
 // tests/gpu/matmul_test.cpp launches (f16 out, add_f32 with a bias, with and without the norm,
-// gated gelu_tanh with biases), as both mat-vecs and the wgmma GEMM, and the mma.sync GEMM and
+// gated gelu_tanh with biases; the stream mat-vec also with its input norm), as both mat-vecs and the wgmma GEMM, and the mma.sync GEMM and
 // the mat-vec for sm_80. Also the key strings, which mat-vec a shape gets, and the tile heuristic.
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@ TEST(MatmulCompile, KeysNameTheirShapeAndTiles) {
   const MatmulShape down{4096, 14336, MatmulOut::add_f32, MatmulAct::none, false};
   EXPECT_EQ(matmul_key(down, 1).str(),
             "matvec_q8r_stream<k=14336,n=4096,out_kind=2,act=0,has_bias=0,norm=0,max_tokens=1,consumers=8,chunk=2048,"
-            "stages=3>");
+            "stages=3,in_norm=0>");
   // matvec_q8r where the stream kernel cannot go: k not a multiple of 256, a partial 16-row tile
   // (gated: 8), sm_80 (no TMA), or when asked.
   MatmulTuning blocks;
@@ -66,6 +66,24 @@ TEST(MatmulCompile, KeysNameTheirShapeAndTiles) {
   EXPECT_EQ(matmul_key(down_norm, 1).get("norm"), 1);
   EXPECT_THROW(matmul_key(down_norm, 9), Error);
   EXPECT_THROW(matmul_key({.n = 4096, .k = 4096, .out = MatmulOut::f32, .norm = true}, 1), Error);
+  // The input norm: only matvec_q8r_stream's, where the shape, the target and shared memory allow.
+  MatmulShape qkv{.n = 6144, .k = 4096, .out = MatmulOut::f32};
+  EXPECT_TRUE(matvec_takes_norm(qkv, 8, {}));
+  EXPECT_FALSE(matvec_takes_norm(qkv, 1, {132, 8}));                                        // sm_80
+  EXPECT_FALSE(matvec_takes_norm({.n = 6144, .k = 4160, .out = MatmulOut::f32}, 1, {}));     // k % 256
+  EXPECT_FALSE(matvec_takes_norm({.n = 6144, .k = 16384, .out = MatmulOut::f32}, 8, {}));    // 8 rows of 32 KB
+  EXPECT_TRUE(matvec_takes_norm({.n = 6144, .k = 16384, .out = MatmulOut::f32}, 1, {}));
+  qkv.in_norm = true;
+  EXPECT_EQ(matmul_key(qkv, 1).get("in_norm"), 1);
+  EXPECT_EQ(matmul_key(qkv, 1).dynamic_smem_bytes, matvec_stream_smem_bytes(2048, 3, 8, 1, 4096));
+  EXPECT_THROW(matmul_key(qkv, 1, {}, blocks), Error);  // matvec_q8r
+  EXPECT_THROW(matmul_key(qkv, 9), Error);              // gemm_q8_0
+  EXPECT_THROW(matmul_key(qkv, 1, {132, 8}), Error);
+  // At least one ring of 116 KB whatever the tuning, so that two never share an SM.
+  MatmulTuning small;
+  small.chunk = 256;
+  small.stream_stages = 2;
+  EXPECT_EQ(matmul_key(down, 1, {}, small).dynamic_smem_bytes, kMatvecStreamMinSmem);
 }
 
 TEST(MatmulCompile, EpiloguesBeyondTheEnginesCompileForSm90a) {
@@ -80,6 +98,11 @@ TEST(MatmulCompile, EpiloguesBeyondTheEnginesCompileForSm90a) {
     for (int m : {1, 512}) {  // the mat-vecs, the wgmma GEMM (which has no norm epilogue)
       if (m == 1 || !s.norm) keys.push_back(matmul_key(s, m).generic());
       if (m == 1) keys.push_back(matmul_key(s, m, {}, blocks).generic());
+      if (m == 1) {  // the stream mat-vec normalizing its input
+        MatmulShape normed = s;
+        normed.in_norm = true;
+        keys.push_back(matmul_key(normed, m).generic());
+      }
     }
   const jit::LoadSummary summary = library.precompile(keys);
   EXPECT_EQ(summary.compiled, static_cast<int>(keys.size()));
