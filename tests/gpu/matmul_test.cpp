@@ -152,7 +152,25 @@ std::string label(const Variant& v) {
   return std::string(outs[static_cast<int>(v.out)]) + acts[static_cast<int>(v.act)] + (v.bias ? "+bias" : "");
 }
 
-// Runs one product and compares every output element; returns false on the first failed case.
+// A launch of variant v over p's activations, weights and biases, writing out [m][ldo].
+MatmulArgs problem_args(const Problem& p, const Variant& v, void* out, int ldo, int m) {
+  const bool gated = v.out == MatmulOut::gated_f16;
+  MatmulArgs args;
+  args.a = p.a_dev->get();
+  args.lda = p.lda;
+  args.w = {p.w.qs->get(), p.w.d->get()};
+  if (gated) args.w_up = {p.w_up.qs->get(), p.w_up.d->get()};
+  if (v.bias) {
+    args.bias = p.bias_dev->get<float>();
+    if (gated) args.bias_up = p.bias_up_dev->get<float>();
+  }
+  args.out = out;
+  args.ldo = ldo;
+  args.m = m;
+  return args;
+}
+
+// Runs one product and compares every output element.
 void run_case(Mode mode, const Shape& shape, int m, const Variant& v, const MatmulTuning& tuning) {
   Problem& p = problem(shape.n, shape.k, m);
   const MatmulShape s{shape.n, shape.k, v.out, v.act, v.bias};
@@ -178,18 +196,7 @@ void run_case(Mode mode, const Shape& shape, int m, const Variant& v, const Matm
     out.poison();
   }
 
-  MatmulArgs args;
-  args.a = p.a_dev->get();
-  args.lda = p.lda;
-  args.w = {p.w.qs->get(), p.w.d->get()};
-  if (gated) args.w_up = {p.w_up.qs->get(), p.w_up.d->get()};
-  if (v.bias) {
-    args.bias = p.bias_dev->get<float>();
-    if (gated) args.bias_up = p.bias_up_dev->get<float>();
-  }
-  args.out = out.get();
-  args.ldo = ldo;
-  args.m = m;
+  const MatmulArgs args = problem_args(p, v, out.get(), ldo, m);
   matmul_launch(lib.get(key), s, args, nullptr);
   jit::testing::sync_and_check(key.str());
 
@@ -465,18 +472,9 @@ void run_in_norm_case(Mode mode, const Shape& shape, int m, const Variant& v) {
   weight_dev.upload(weight);
   out.poison();
 
-  MatmulArgs args;
+  MatmulArgs args = problem_args(p, v, out.get(), shape.n, m);
   args.a = h_dev.get();
   args.lda = lda;
-  args.w = {p.w.qs->get(), p.w.d->get()};
-  if (gated) args.w_up = {p.w_up.qs->get(), p.w_up.d->get()};
-  if (v.bias) {
-    args.bias = p.bias_dev->get<float>();
-    if (gated) args.bias_up = p.bias_up_dev->get<float>();
-  }
-  args.out = out.get();
-  args.ldo = shape.n;
-  args.m = m;
   args.in_norm_weight = weight_dev.get<float>();
   args.in_norm_eps = eps;
   matmul_launch(lib.get(key), s, args, nullptr);
