@@ -81,13 +81,6 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
   return total;
 }
 
-// Asynchronous 16-byte global -> shared copy (sm_80+), bypassing L1: weights are read once.
-// Both addresses must be 16-byte aligned.
-__device__ __forceinline__ void cp_async_16(void* shared_dst, const void* global_src) {
-  const unsigned int dst = static_cast<unsigned int>(__cvta_generic_to_shared(shared_dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(dst), "l"(global_src) : "memory");
-}
-
 // Four signed bytes of a word to exact floats without I2F (16/clk/SM on Hopper, too slow for
 // bandwidth-bound dequantization): bias each byte to unsigned, place it in the mantissa of
 // 2^23 with PRMT, subtract 2^23 + 128 (exact).

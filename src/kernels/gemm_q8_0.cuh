@@ -90,7 +90,7 @@ __device__ __forceinline__ void load_stage(const Q8MatmulParams& p, int n, int k
     for (int i = 0; i < (a_chunks + NTHREADS - 1) / NTHREADS; ++i) {
       if (a_chunks % NTHREADS == 0 || tid + i * NTHREADS < a_chunks) {
         const bool ok = col_ok && m0 + r0 + i * rows_per_pass < p.m;
-        cp_async_16_zfill(dst + i * rows_per_pass * 128, ok ? src + i * step : p.a, ok ? 16 : 0);
+        cp_async_16(dst + i * rows_per_pass * 128, ok ? src + i * step : p.a, ok ? 16 : 0);
       }
     }
   }
@@ -104,7 +104,7 @@ __device__ __forceinline__ void load_stage(const Q8MatmulParams& p, int n, int k
       const bool ok = tr.row < n;
       const char* qs = static_cast<const char*>(tr.matrix ? p.w2_qs : p.w_qs);
       const char* src = ok ? qs + static_cast<long long>(tr.row) * kp + kb * kQ8rGroup + c * 16 : qs;
-      cp_async_16_zfill(w_dst + r * 64 + c * 16, src, ok ? 16 : 0);
+      cp_async_16(w_dst + r * 64 + c * 16, src, ok ? 16 : 0);
     }
   }
 #pragma unroll
@@ -115,7 +115,7 @@ __device__ __forceinline__ void load_stage(const Q8MatmulParams& p, int n, int k
       const bool ok = tr.row < n;
       const char* d = static_cast<const char*>(tr.matrix ? p.w2_d : p.w_d);
       const char* src = ok ? d + (static_cast<long long>(tr.row) * (kp / 32) + kb * 2) * 2 : d;
-      cp_async_4_zfill(s_dst + r * 4, src, ok ? 4 : 0);
+      cp_async_4(s_dst + r * 4, src, ok ? 4 : 0);
     }
   }
 }
@@ -189,7 +189,7 @@ __device__ __forceinline__ void gemm_mma_sync(const Q8MatmulParams& p, unsigned 
       for (int nt = 0; nt < NT; ++nt) {
         const int row = wm * WT + nt * 8 + (lane & 7);
         const int chunk = 4 * h + (lane >> 3);
-        ldmatrix_x4(a_t + row * 128 + ((chunk ^ (row & 7)) << 4), b[nt][0], b[nt][1], b[nt][2], b[nt][3]);
+        ldmatrix_x4(a_t + row * 128 + ((chunk ^ (row & 7)) << 4), b[nt]);
       }
 #pragma unroll
       for (int jj = 0; jj < 2; ++jj) {
@@ -199,7 +199,7 @@ __device__ __forceinline__ void gemm_mma_sync(const Q8MatmulParams& p, unsigned 
           q8r_fragment(2 * h + jj, q_lo[mt], q_hi[mt], d_lo[mt], d_hi[mt], af);
 #pragma unroll
           for (int nt = 0; nt < NT; ++nt)
-            mma_16816(acc[mt][nt], af[0], af[1], af[2], af[3], b[nt][2 * jj], b[nt][2 * jj + 1]);
+            mma_16816(acc[mt][nt], af, b[nt][2 * jj], b[nt][2 * jj + 1]);
         }
       }
     }

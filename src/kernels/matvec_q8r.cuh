@@ -164,7 +164,7 @@ __global__ void __launch_bounds__(WARPS * 32, K || MIN_BLOCKS >= 3 ? MIN_BLOCKS 
       for (int j = 0; j < 4; ++j) {
         u32 a[4];
         q8r_fragment(j, w_lo[u], w_hi[u], s_lo[u], s_hi[u], a);
-        mma_16816(acc, a[0], a[1], a[2], a[3], xb[u][2 * j], xb[u][2 * j + 1]);
+        mma_16816(acc, a, xb[u][2 * j], xb[u][2 * j + 1]);
       }
     }
   }

@@ -239,7 +239,7 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
               u32 a[4];
               q8r_fragment(j, w_lo, w_hi, s_lo, s_hi, a);
               const u32 b0 = x_ok ? lds32(x + 32 * j) : 0u, b1 = x_ok ? lds32(x + 32 * j + 16) : 0u;
-              mma_16816(acc, a[0], a[1], a[2], a[3], b0, b1);
+              mma_16816(acc, a, b0, b1);
             }
           }
         }

@@ -1,6 +1,6 @@
 #pragma once
-// Device helpers of the q8r matrix kernels (gemm_q8_0, matvec_q8r): cp.async with zero fill,
-// ldmatrix, mma.sync m16n8k16, the q8r dequantization straight into mma A fragments, the map
+// Device helpers of the q8r matrix kernels (gemm_q8_0, matvec_q8r) beside mma_sync.cuh's: L1-bypassing
+// global loads, the q8r dequantization straight into mma A fragments, the map
 // from a weight tile's rows to the (gate/up) matrices, and the output epilogues.
 //
 // Both kernels compute out^T = W · A^T: the weights are the mma's A operand (16 rows per
@@ -9,44 +9,11 @@
 // four k16 steps (see engine/q8_0_repack.h): one 16-byte load per row and no shuffles.
 #include "common.cuh"
 #include "gemm_q8_0_params.h"
+#include "mma_sync.cuh"
 
 namespace kiln_q8 {
 
-using u32 = unsigned int;
-
-__device__ __forceinline__ u32 smem_u32(const void* p) {
-  return static_cast<u32>(__cvta_generic_to_shared(p));
-}
-
-// ---- cp.async (sm_80+) with zero fill: `bytes` = 0 writes zeros and reads nothing ----
-__device__ __forceinline__ void cp_async_16_zfill(u32 dst, const void* src, int bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void cp_async_4_zfill(u32 dst, const void* src, int bytes) {
-  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" ::"r"(dst), "l"(src), "r"(bytes) : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
-}
-
-// ---- shared-memory loads ----
-__device__ __forceinline__ uint4 lds128(u32 addr) {
-  uint4 v;
-  asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "r"(addr));
-  return v;
-}
-__device__ __forceinline__ u32 lds32(u32 addr) {
-  u32 v;
-  asm volatile("ld.shared.u32 %0, [%1];" : "=r"(v) : "r"(addr));
-  return v;
-}
-__device__ __forceinline__ void ldmatrix_x4(u32 addr, u32& r0, u32& r1, u32& r2, u32& r3) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];"
-               : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
-               : "r"(addr));
-}
+using namespace kiln_mma;
 
 // ---- global loads that bypass L1 allocation (weights are streamed once) ----
 __device__ __forceinline__ uint4 ldg128_stream(const void* p) {
@@ -60,15 +27,6 @@ __device__ __forceinline__ u32 ldg32(const void* p) {
   u32 v;
   asm volatile("ld.global.nc.u32 %0, [%1];" : "=r"(v) : "l"(p));
   return v;
-}
-
-// D[16x8] += A[16x16] * B[16x8], f16 inputs, f32 accumulators (m16n8k16 fragment layouts).
-__device__ __forceinline__ void mma_16816(float (&d)[4], u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-      "{%0, %1, %2, %3};"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
 // ---- q8r dequantization ----
