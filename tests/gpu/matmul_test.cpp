@@ -357,8 +357,9 @@ TEST(MatmulGpu, WgmmaTileSizes) {
     }
 }
 
-// The mat-vec's norm epilogue (decode: the o and down products write the next RMS norm): the
-// residual as in run_case, and norm_out against the norm of that residual in double. Bound: the
+// The mat-vec's norm epilogue (decode: o and down write the next RMS norm where its reader cannot
+// normalize its own input, see InputNorm below): the residual as in run_case, and norm_out
+// against the norm of that residual in double. Bound: the
 // f16 rounding of the output (2^-11), the f32 sum of squares (n terms, 2^-24 each) and rsqrtf
 // (2^-22, with slack), all relative to |y|. Three launches in a row, norm_out poisoned before
 // each: the counter the last block resets must be ready for the next launch (graph replays).
