@@ -109,7 +109,7 @@ int run_precompile(const KernelsArgs& args) {
   options.strict = false;
   const bool device = jit::Device::has_device();
   const int sm_count = args.sm_count ? args.sm_count : device ? jit::Device::current().sm_count : 132;
-  const int cc_major = device && args.arch.empty() ? jit::Device::current().cc_major : 9;
+  const int cc_major = !args.arch.empty() ? jit::cc_major_of_arch(args.arch) : device ? jit::Device::current().cc_major : 9;
   jit::Library library(options);
   const jit::LoadSummary summary = library.precompile(precompile_keys(args, sm_count, cc_major));
   std::printf("%s\n", summary.line().c_str());

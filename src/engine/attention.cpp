@@ -283,15 +283,15 @@ uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_u
          (types.any_q8() ? uint64_t(kv_pages_for(n_ctx)) * 4 : 0);
 }
 
-AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, int sm_count, bool allocate,
-                                 KvTypes types) {
+AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, const AttnTarget& target,
+                                 bool allocate, KvTypes types) {
   const auto& hp = model.hp;
   AttentionConfig c;
   c.scale = hp.attn_scale > 0 ? hp.attn_scale : 1.f / std::sqrt(float(hp.head_dim));
   c.norm_eps = hp.rms_eps;
   c.n_ctx = n_ctx;
   c.n_ubatch = n_ubatch;
-  c.target.sm_count = sm_count;
+  c.target = target;
   c.kv_types = types;
   const std::vector<float> factors = model.rope_freqs ? cpu::to_floats(*model.rope_freqs) : std::vector<float>{};
   std::vector<double> tables;
@@ -325,7 +325,7 @@ AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_uba
     c.rope_tables = DeviceBuffer(tables.size() * sizeof(double), "RoPE frequency tables");
     c.rope_tables.upload(tables.data(), tables.size() * sizeof(double));
   }
-  c.workspace = DeviceBuffer(attention_workspace_bytes(model, n_ctx, n_ubatch, sm_count), "attention workspace");
+  c.workspace = DeviceBuffer(attention_workspace_bytes(model, n_ctx, n_ubatch, target.sm_count), "attention workspace");
   if (types.any_q8()) {
     c.kv_scratch = DeviceBuffer(kv_scratch_bytes(model, n_ctx, types), "f16 view of the q8_0 KV cache (prefill)");
     std::vector<int32_t> identity(kv_pages_for(n_ctx));

@@ -409,7 +409,7 @@ uint64_t attention_workspace_bytes(const model::Model& model, int n_ctx, int n_u
                                    KvTypes types = {});
 // Builds the config (uploads the RoPE tables, allocates the workspace; with allocate = false
 // neither, for planning kernel sets without a GPU).
-AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, int sm_count,
+AttentionConfig attention_config(const model::Model& model, int n_ctx, int n_ubatch, const AttnTarget& target,
                                  bool allocate = true, KvTypes types = {});
 // The decode-graph bucket of a step whose sequence ends at kv_len: one number per combination
 // of split counts of the model's layers (a graph captured for it replays correctly for every

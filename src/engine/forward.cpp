@@ -79,7 +79,8 @@ Forward::Forward(const model::Model& model, const Weights* weights, const Forwar
       stream_(stream),
       kv_(weights ? KvCache(model, config.n_ctx, 1, config.kv_types)
                   : KvCache(model, config.n_ctx, KvCache::NoDevice{}, config.kv_types)),
-      attn_(attention_config(model, config.n_ctx, config.n_ubatch, config.target.sm_count, weights != nullptr,
+      attn_(attention_config(model, config.n_ctx, config.n_ubatch,
+                             {.sm_count = config.target.sm_count, .cc_major = config.target.cc_major}, weights != nullptr,
                              config.kv_types)) {
   const auto& hp = model.hp;
   if (!weights) {

@@ -13,6 +13,16 @@ std::string arch_for(int cc_major, int cc_minor) {
   return arch;
 }
 
+int cc_major_of_arch(const std::string& arch) {
+  const size_t digits = arch.rfind("sm_", 0) == 0 ? 3 : arch.rfind("compute_", 0) == 0 ? 8 : 0;
+  size_t end = digits;
+  while (end < arch.size() && arch[end] >= '0' && arch[end] <= '9') ++end;
+  const std::string suffix = arch.substr(end);
+  KILN_CHECK(digits && end - digits >= 2 && end - digits <= 3 && (suffix.empty() || suffix == "a" || suffix == "f"),
+             "not a GPU arch: '", arch, "' (expected e.g. sm_90a or sm_80)");
+  return std::stoi(arch.substr(digits, end - digits)) / 10;
+}
+
 std::string Device::arch() const { return arch_for(cc_major, cc_minor); }
 
 namespace {

@@ -31,4 +31,8 @@ struct Device {
 // the other arch-specific instructions need it), the plain one elsewhere: 9.0 -> "sm_90a".
 std::string arch_for(int cc_major, int cc_minor);
 
+// The compute capability's major number of an NVRTC -arch value: "sm_90a" -> 9, "sm_80" -> 8,
+// "compute_100" -> 10. Throws kiln::Error on anything else.
+int cc_major_of_arch(const std::string& arch);
+
 }  // namespace kiln::jit

@@ -104,6 +104,22 @@ TEST_F(Commands, LogitsChecksTokens) {
   EXPECT_EQ(std::count(ok.out.begin(), ok.out.end(), '\n'), 2);
 }
 
+// precompile for another GPU: --arch decides the kernels as well as the code (sm_80: no wgmma,
+// TMA or warp-specialized kernel), and a malformed arch is one clear error.
+TEST_F(Commands, KernelsPrecompileForSm80PicksItsKernels) {
+  const std::string cache = "--cache-dir " + file("cache");
+  auto pre = kiln("kernels " + cache + " precompile --preset llama-tiny --arch sm_80 --threads 2");
+  ASSERT_EQ(pre.exit_code, 0) << pre.err;
+  auto list = kiln("kernels " + cache + " list");
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("sm_80 "), std::string::npos) << list.out;
+  for (const char* sm90_only : {"matvec_q8r_stream", "attn_prefill_ws", "wgmma=1", "sm_90a"})
+    EXPECT_EQ(list.out.find(sm90_only), std::string::npos) << sm90_only << " in\n" << list.out;
+  auto bad = kiln("kernels " + cache + " precompile --preset llama-tiny --arch sm80");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("not a GPU arch: 'sm80'"), std::string::npos) << bad.err;
+}
+
 // precompile then list, no GPU: every listed kernel shows its registers and spill stack, read from
 // its cubin (the tiny preset's kernels have registers, and the mat-vecs spill nothing).
 TEST_F(Commands, KernelsListShowsRegistersAndStack) {
@@ -120,7 +136,9 @@ TEST_F(Commands, KernelsListShowsRegistersAndStack) {
     const size_t regs = line.find(" regs "), stack = line.find(" B stack ");
     ASSERT_TRUE(regs != std::string::npos && stack != std::string::npos) << line;
     EXPECT_GT(std::stoi(line.substr(line.rfind(' ', regs - 1))), 0) << line;
-    if (line.find("matvec_q8r") != std::string::npos) EXPECT_EQ(line.substr(stack - 2, 2), " 0") << line;
+    if (line.find("matvec_q8r") != std::string::npos) {
+      EXPECT_EQ(line.substr(stack - 2, 2), " 0") << line;
+    }
   }
   EXPECT_GT(kernels, 10) << list.out;
 }

@@ -1,6 +1,6 @@
 // The engine's kernel set, planned without a GPU (engine/kernel_set.h): what it holds, and that
 // every kernel of the dense seed presets compiles with NVRTC for sm_90a in both builds, the
-// specialized ones without register spills.
+// specialized ones without register spills, and one preset's set for an sm_80 target.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -42,6 +42,34 @@ TEST(EngineKernelSet, HoldsEveryKernelOfTheForwardPass) {
   EXPECT_TRUE(has({.n = 128256, .k = 4096, .out = engine::MatmulOut::f32}));
   EXPECT_TRUE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32}));
   EXPECT_FALSE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32, .norm = true}));
+}
+
+// An sm_80 target (A100: no wgmma, TMA or programmatic launch) gets the mma.sync GEMM and
+// attention, matvec_q8r with the norm epilogue, and no kernel it cannot run; its whole set
+// compiles for sm_80.
+TEST(EngineKernelSet, Sm80TargetCompilesForSm80) {
+  const auto keys = engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"), {.target = {.sm_count = 108, .cc_major = 8}});
+  std::set<std::string> kernels;
+  bool norm_epilogue = false;
+  for (const auto& k : keys) {
+    kernels.insert(k.kernel);
+    if (k.kernel == "gemm_q8_0" || k.kernel == "attn_prefill") {
+      EXPECT_EQ(k.get("wgmma"), 0) << k.str();
+    }
+    if (k.kernel == "matvec_q8r" && k.get("norm")) norm_epilogue = true;
+  }
+  EXPECT_TRUE(norm_epilogue);
+  EXPECT_EQ(kernels, (std::set<std::string>{"embed", "rmsnorm", "matvec_q8r", "gemm_q8_0", "kv_write", "attn_prefill",
+                                            "attn_prefill_combine", "attn_decode", "attn_decode_combine", "sample"}));
+  jit::testing::TempDir cache;
+  jit::LibraryOptions options;
+  options.arch = "sm_80";
+  options.cache_dir = cache.path();
+  options.strict = false;
+  jit::Library library(options);
+  const jit::LoadSummary summary = library.precompile(keys);
+  EXPECT_EQ(summary.compiled, summary.needed);
+  std::printf("[ timing ] qwen3-4b for sm_80: %s\n", summary.line().c_str());
 }
 
 TEST(EngineKernelSet, AllLogitsAddsTheirKernels) {

@@ -287,6 +287,13 @@ TEST(Device, ArchStrings) {
   EXPECT_EQ(arch_for(8, 6), "sm_86");
   EXPECT_EQ(arch_for(8, 0), "sm_80");
   EXPECT_EQ(arch_for(12, 0), "sm_120");
+  EXPECT_EQ(cc_major_of_arch("sm_90a"), 9);
+  EXPECT_EQ(cc_major_of_arch("sm_80"), 8);
+  EXPECT_EQ(cc_major_of_arch("sm_86"), 8);
+  EXPECT_EQ(cc_major_of_arch("compute_100"), 10);
+  EXPECT_EQ(cc_major_of_arch("sm_120"), 12);
+  for (const char* bad : {"", "sm_", "sm_9", "sm_90x", "gfx90a", "compute_", "sm_9000"})
+    EXPECT_THROW(cc_major_of_arch(bad), Error) << bad;
 }
 
 }  // namespace
