@@ -29,6 +29,15 @@ class Commands : public ::testing::Test {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return path;
   }
+  // `kernels list` of a fresh cache after precompiling llama-tiny's kernel set for `arch`.
+  std::string precompiled_list(const std::string& arch) {
+    const std::string cache = "--cache-dir " + file("cache");
+    auto pre = kiln("kernels " + cache + " precompile --preset llama-tiny --arch " + arch + " --threads 2");
+    EXPECT_EQ(pre.exit_code, 0) << pre.err;
+    auto list = kiln("kernels " + cache + " list");
+    EXPECT_EQ(list.exit_code, 0) << list.err;
+    return list.out;
+  }
 
   std::filesystem::path dir_;
 };
@@ -107,15 +116,11 @@ TEST_F(Commands, LogitsChecksTokens) {
 // precompile for another GPU: --arch decides the kernels as well as the code (sm_80: no wgmma,
 // TMA or warp-specialized kernel), and a malformed arch is one clear error.
 TEST_F(Commands, KernelsPrecompileForSm80PicksItsKernels) {
-  const std::string cache = "--cache-dir " + file("cache");
-  auto pre = kiln("kernels " + cache + " precompile --preset llama-tiny --arch sm_80 --threads 2");
-  ASSERT_EQ(pre.exit_code, 0) << pre.err;
-  auto list = kiln("kernels " + cache + " list");
-  ASSERT_EQ(list.exit_code, 0) << list.err;
-  EXPECT_NE(list.out.find("sm_80 "), std::string::npos) << list.out;
+  const std::string list = precompiled_list("sm_80");
+  EXPECT_NE(list.find("sm_80 "), std::string::npos) << list;
   for (const char* sm90_only : {"matvec_q8r_stream", "attn_prefill_ws", "wgmma=1", "sm_90a"})
-    EXPECT_EQ(list.out.find(sm90_only), std::string::npos) << sm90_only << " in\n" << list.out;
-  auto bad = kiln("kernels " + cache + " precompile --preset llama-tiny --arch sm80");
+    EXPECT_EQ(list.find(sm90_only), std::string::npos) << sm90_only << " in\n" << list;
+  auto bad = kiln("kernels precompile --preset llama-tiny --arch sm80");
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("not a GPU arch: 'sm80'"), std::string::npos) << bad.err;
 }
@@ -123,12 +128,8 @@ TEST_F(Commands, KernelsPrecompileForSm80PicksItsKernels) {
 // precompile then list, no GPU: every listed kernel shows its registers and spill stack, read from
 // its cubin (the tiny preset's kernels have registers, and the mat-vecs spill nothing).
 TEST_F(Commands, KernelsListShowsRegistersAndStack) {
-  const std::string cache = "--cache-dir " + file("cache");
-  auto pre = kiln("kernels " + cache + " precompile --preset llama-tiny --arch sm_90a --threads 2");
-  ASSERT_EQ(pre.exit_code, 0) << pre.err;
-  auto list = kiln("kernels " + cache + " list");
-  ASSERT_EQ(list.exit_code, 0) << list.err;
-  std::istringstream lines(list.out);
+  const std::string list = precompiled_list("sm_90a");
+  std::istringstream lines(list);
   int kernels = 0;
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind("sm_90a", 0) != 0) continue;  // the last line counts the entries
@@ -140,7 +141,7 @@ TEST_F(Commands, KernelsListShowsRegistersAndStack) {
       EXPECT_EQ(line.substr(stack - 2, 2), " 0") << line;
     }
   }
-  EXPECT_GT(kernels, 10) << list.out;
+  EXPECT_GT(kernels, 10) << list;
 }
 
 TEST_F(Commands, UnknownPresetAndSubcommand) {
