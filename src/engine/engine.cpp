@@ -119,7 +119,10 @@ Engine::Engine(const model::Model& model, const EngineOptions& options)
   const jit::Device& device = jit::Device::current();
   KILN_CHECK(options.n_ctx >= 1, "context size must be >= 1");
   KILN_CHECK(options.n_ubatch >= 1, "micro-batch must be >= 1");
+  KILN_CHECK(options.target_cc_major >= 0 && options.target_cc_major <= device.cc_major, "cannot plan kernels for ",
+             "compute capability ", options.target_cc_major, " on a ", device.cc_major, ".x device");
   ForwardConfig config = forward_config(model, options.n_ctx, options.n_ubatch, device, options.kv_types);
+  if (options.target_cc_major) config.target.cc_major = options.target_cc_major;
   check_fits({{"weights", weight_bytes(model)},
               {"KV cache", config.kv_cache_bytes},
               {"activations", config.activation_bytes}});

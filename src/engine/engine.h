@@ -25,6 +25,10 @@ struct EngineOptions {
   bool cuda_graphs = true;
   bool all_logits = false;  // also prepare the kernels that compute every token's logits
   KvTypes kv_types;         // K and V cache element types (f16, or q8_0: about half the bytes)
+  // Plans kernels as for a GPU of this compute capability (0: the device's). A lower one runs an
+  // older GPU's kernels on this one (sm_80: mma.sync GEMM and attention, matvec_q8r with the norm
+  // epilogue), which is how the GPU tests cover those paths on an H100.
+  int target_cc_major = 0;
 };
 
 using cpu::SamplerSettings;

@@ -1,6 +1,6 @@
 // The GPU engine against the CPU reference, end to end, on the tiny presets of the archs it
 // runs: prefill in several micro-batches, decode one token at a time across KV-page and tile
-// boundaries, both JIT builds.
+// boundaries, both JIT builds, with this GPU's kernels and with those an sm_80 GPU would get.
 //
 // Tolerance: the engine rounds activations and dequantized weights to f16 (relative 2^-11)
 // and keeps f32 accumulators; attention probabilities are f16 too. Each product's error is a
@@ -36,6 +36,17 @@ TEST_P(EngineVsReference, PrefillAndDecodeMatchTheCpu) {
   const std::vector<float> last = eng.eval(reference.tokens().subspan(130, 1), true);
   const int argmax = int(std::max_element(last.begin(), last.end()) - last.begin());
   EXPECT_EQ(eng.sample({}, 0.5f), argmax);
+}
+
+// The same on the kernels an sm_80 GPU would get (EngineOptions::target_cc_major): the mma.sync
+// GEMM and prefill attention, and matvec_q8r with the norm epilogue instead of the stream
+// mat-vec normalizing its own input.
+TEST_P(EngineVsReference, AsSm80MatchesTheCpu) {
+  const auto& [preset_name, mode] = GetParam();
+  const kiln::testing::TinyReference reference(preset_name, "kiln-engine-sm80-test");
+  engine::Engine eng(reference.model(), {.n_ctx = 256, .n_ubatch = 64, .mode = mode, .quiet = true, .all_logits = true,
+                                         .target_cc_major = 8});
+  reference.check(eng, kBound, preset_name + " as sm_80");
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyPresets, EngineVsReference,
