@@ -53,7 +53,8 @@ AttnParams make_params(const AttnShape& s, const AttnArgs& a) {
 
 void check_args(const jit::Kernel& kernel, const AttnShape& s, const AttnArgs& a) {
   check_kernel_shape(kernel, s);
-  KILN_CHECK(a.q && a.k_pool && a.v_pool && a.out && a.batch.q_start && a.batch.kv_len && a.batch.page_table,
+  KILN_CHECK((a.q || a.write) && a.k_pool && a.v_pool && a.out && a.batch.q_start && a.batch.kv_len &&
+                 a.batch.page_table,
              kernel.name(), ": a null pointer among q, pools, out and the batch arrays");
   KILN_CHECK(!s.sinks || a.sinks, kernel.name(), ": the shape has sinks but no sink logits were given");
   KILN_CHECK(a.scale > 0.f, kernel.name(), ": softmax scale must be positive, got ", a.scale);
@@ -108,6 +109,14 @@ void attn_decode_launch(const jit::Kernel& decode, const jit::Kernel* combine, c
   KILN_CHECK(n_splits == 1 || room >= n_splits, decode.name(), ": ", n_splits, " splits of ", args.batch.n_seqs,
              " sequences need ", per_split * n_splits, " bytes of workspace, it has ", args.workspace_bytes);
   AttnParams p = make_params(s, args);
+  const bool writes = decode.key().kernel == "attn_decode_write";
+  KILN_CHECK(writes == (args.write != nullptr), decode.name(), writes ? ": needs kv_write's arguments (args.write)"
+                                                                      : ": got kv_write's arguments it does not read");
+  if (writes) {
+    KILN_CHECK(args.write->k_pool == args.k_pool && args.write->v_pool == args.v_pool, decode.name(),
+               ": kv_write's pools are not the ones attention reads");
+    p.write = *args.write;
+  }
   p.max_splits = std::max(1, room);
   p.splits = n_splits;
   if (n_splits > 1) {
@@ -167,17 +176,22 @@ AttnArgs kv_dequant_launch(const jit::Kernel& kernel, const AttnShape& s, const 
   return view;
 }
 
-void kv_write_launch(const jit::Kernel& kernel, const KvWriteShape& s, KvWriteParams p, cudaStream_t stream) {
-  KILN_CHECK(p.qkv && p.positions && p.page_table && p.q_out && p.k_pool && p.v_pool, kernel.name(),
-             ": a null pointer among qkv, positions, page table, q and the pools");
-  KILN_CHECK(!s.qk_norm || (p.q_norm && p.k_norm), kernel.name(), ": qk norm without its weights");
-  KILN_CHECK(s.rope == kRopeNone || p.inv_freq, kernel.name(), ": RoPE without its frequency table");
-  if (p.n_tokens == 0) return;
+KvWriteParams kv_write_params(const KvWriteShape& s, KvWriteParams p) {
+  KILN_CHECK(p.qkv && p.positions && p.k_pool && p.v_pool, "kv_write: a null pointer among qkv, positions and the pools");
+  KILN_CHECK(!s.qk_norm || (p.q_norm && p.k_norm), "kv_write: qk norm without its weights");
+  KILN_CHECK(s.rope == kRopeNone || p.inv_freq, "kv_write: RoPE without its frequency table");
   p.head_dim = s.head_dim;
   p.n_heads = s.n_heads;
   p.n_kv_heads = s.n_kv_heads;
   p.n_rot = s.n_rot ? s.n_rot : s.head_dim;
   p.page_size = s.page_size;
+  return p;
+}
+
+void kv_write_launch(const jit::Kernel& kernel, const KvWriteShape& s, KvWriteParams p, cudaStream_t stream) {
+  KILN_CHECK(p.page_table && p.q_out, kernel.name(), ": a null page table or q");
+  p = kv_write_params(s, p);
+  if (p.n_tokens == 0) return;
   const int heads = s.n_heads + 2 * s.n_kv_heads;
   kernel.launch(dim3(p.n_tokens, (heads + kKvWriteWarps - 1) / kKvWriteWarps), dim3(32 * kKvWriteWarps), 0, stream, p);
 }
@@ -354,11 +368,12 @@ void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCa
              config.layers.size());
   const AttentionConfig::Layer& l = config.layers[layer];
   const int n = args.n_tokens;
+  const bool decode = n == 1;  // the single-sequence engine: one token is always a decode step
+  const bool fused = decode && config.fuse_decode_write;
   KvWriteShape write = l.write;
   write.in_f16 = args.qkv_f16;
   const KvBatchView& batch = kv.batch();
-
-  if (const jit::Kernel* k = plan.next([&] { return kv_write_key(write); })) {
+  auto write_params = [&] {
     KILN_CHECK(batch.n_tokens == n, "attention: the KV cache was prepared for ", batch.n_tokens,
                " tokens, the layer got ", n);
     KvWriteParams p{};
@@ -377,8 +392,11 @@ void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCa
     p.k_pool = kv.k_pool(layer);
     p.v_pool = kv.v_pool(layer);
     p.n_tokens = n;
-    kv_write_launch(*k, write, p, stream);
-  }
+    return p;
+  };
+
+  if (!fused)
+    if (const jit::Kernel* k = plan.next([&] { return kv_write_key(write); })) kv_write_launch(*k, write, write_params(), stream);
 
   AttnArgs a;
   a.q = args.q;
@@ -390,14 +408,20 @@ void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCa
   a.batch = batch;
   a.workspace = config.workspace.as<float>();
   a.workspace_bytes = config.workspace.bytes();
-  if (n == 1) {  // decode (the single-sequence engine: one token is always a decode step)
-    const jit::Kernel* decode = plan.next([&] { return attn_decode_key(l.shape); });
+  if (decode) {
+    const jit::Kernel* decode_kernel =
+        plan.next([&] { return fused ? attn_decode_write_key(l.shape, write) : attn_decode_key(l.shape); });
     const jit::Kernel* combine = plan.next([&] { return attn_decode_combine_key(l.shape); });
-    if (decode) {
+    if (decode_kernel) {
       int kv_len = 0;
       for (int32_t len : kv.kv_lens()) kv_len = std::max(kv_len, int(len));
-      attn_decode_launch(*decode, combine, l.shape, a, attn_decode_splits(l.shape, kv_len, batch.n_seqs, config.target),
-                         stream);
+      KvWriteParams step_write;
+      if (fused) {
+        step_write = kv_write_params(write, write_params());
+        a.write = &step_write;
+      }
+      attn_decode_launch(*decode_kernel, combine, l.shape, a,
+                         attn_decode_splits(l.shape, kv_len, batch.n_seqs, config.target), stream);
     }
   } else {
     if (config.kv_types.any_q8()) {  // attn_prefill reads f16: give it an f16 view of the pages

@@ -315,6 +315,30 @@ inline jit::KernelKey kv_write_key(const KvWriteShape& s) {
   return key;
 }
 
+// attn_decode_write<attn_decode's constants, n_rot, rope, qk_norm, in_f16>: attn_decode doing the
+// work of kv_write (shape `w`) for its one token per sequence (kernels/attn_decode_write.cuh).
+// Same stages and split counts as attn_decode: its extra shared memory (attn_decode_write_bytes)
+// must not cost a q8_0 decode its second CTA per SM.
+inline jit::KernelKey attn_decode_write_key(const AttnShape& s, const KvWriteShape& w, const AttnTuning& tuning = {}) {
+  using namespace attn_detail;
+  const jit::KernelKey write = kv_write_key(w);
+  KILN_CHECK(w.head_dim == s.head_dim && w.n_heads == s.n_heads && w.n_kv_heads == s.n_kv_heads &&
+                 w.page_size == s.page_size && w.k_type == s.k_type && w.v_type == s.v_type,
+             "attn_decode_write: ", write.str(), " does not write the cache of head_dim=", s.head_dim,
+             " heads=", s.n_heads, "/", s.n_kv_heads, " page_size=", s.page_size);
+  jit::KernelKey key = attn_decode_key(s, tuning);
+  key.kernel = "attn_decode_write";
+  key.file = "attn_decode_write.cuh";
+  for (const jit::Constant& c : write.constants)
+    if (c.name == "n_rot" || c.name == "rope" || c.name == "qk_norm" || c.name == "in_f16") key.constants.push_back(c);
+  key.dynamic_smem_bytes =
+      attn_decode_smem_bytes(s.head_dim, static_cast<int>(key.get("stages")), s.k_type, s.v_type, true);
+  KILN_CHECK(key.dynamic_smem_bytes <= (decode_ctas_per_sm(s) == 2 ? kAttnDecodeTwoCtaSmem : 227 * 1024),
+             key.str(), ": needs ", key.dynamic_smem_bytes, " bytes of shared memory, more than ",
+             decode_ctas_per_sm(s), " CTAs per SM allow");
+  return key;
+}
+
 // ---- launches (attention.cpp) ------------------------------------------------------------------
 
 // One attention launch's data: device pointers and the batch (kv_cache.h).
@@ -328,6 +352,8 @@ struct AttnArgs {
   KvBatchView batch;
   float* workspace = nullptr;    // decode with splits: attn_decode_workspace_bytes(shape, n_seqs, splits)
   uint64_t workspace_bytes = 0;
+  // attn_decode_write: kv_write's arguments for the step (kv_write_params); q is then not read.
+  const KvWriteParams* write = nullptr;
 };
 
 // Workspace of a decode over n_seqs sequences with up to max_splits splits.
@@ -345,9 +371,9 @@ inline uint64_t attn_prefill_workspace_bytes(const AttnShape& s, const AttnTarge
 // tile (attn_prefill_splits), then `combine` (from attn_prefill_combine_key) when splits > 1.
 void attn_prefill_launch(const jit::Kernel& kernel, const jit::Kernel* combine, const AttnShape& s,
                          const AttnArgs& args, int splits, cudaStream_t stream);
-// Launches attn_decode with n_splits CTAs per (kv head, sequence), then `combine` (from
-// attn_decode_combine_key) when n_splits > 1. Every sequence of args.batch must have exactly one
-// query token.
+// Launches attn_decode (or attn_decode_write, with args.write) with n_splits CTAs per (kv head,
+// sequence), then `combine` (from attn_decode_combine_key) when n_splits > 1. Every sequence of
+// args.batch must have exactly one query token.
 void attn_decode_launch(const jit::Kernel& decode, const jit::Kernel* combine, const AttnShape& s,
                         const AttnArgs& args, int n_splits, cudaStream_t stream);
 // Copies / dequantizes the pages of args.batch's sequences into the f16 view (kv_dequant.cuh):
@@ -356,7 +382,10 @@ void attn_decode_launch(const jit::Kernel& decode, const jit::Kernel* combine, c
 AttnArgs kv_dequant_launch(const jit::Kernel& kernel, const AttnShape& s, const AttnArgs& args, void* scratch_k,
                            void* scratch_v, uint64_t scratch_bytes, const int32_t* identity_table,
                            cudaStream_t stream);
-// Launches kv_write over n_tokens tokens (p filled by the caller, sizes from the shape).
+// p with the shape's sizes filled in (what kv_write reads where its key's constants are 0),
+// after checking the pointers both kv_write and attn_decode_write read.
+KvWriteParams kv_write_params(const KvWriteShape& s, KvWriteParams p);
+// Launches kv_write over p.n_tokens tokens (p filled by the caller, sizes from the shape).
 void kv_write_launch(const jit::Kernel& kernel, const KvWriteShape& s, KvWriteParams p, cudaStream_t stream);
 
 // Work of one attention call, for rooflines: flops of the two products over the keys each query
@@ -394,6 +423,9 @@ struct AttentionConfig {
   std::vector<size_t> rope_offsets;  // doubles into rope_tables, per distinct table
   DeviceBuffer rope_tables;          // f64
   DeviceBuffer workspace;            // decode partials for one sequence
+  // Decode (one token) runs attn_decode_write, kv_write's work folded into attention, instead
+  // of kv_write then attn_decode (EngineOptions::fuse_decode_write).
+  bool fuse_decode_write = false;
   // A q8_0 cache: prefill's f16 view of one layer's pages for one sequence (K then V pool, each
   // kv_pages_for(n_ctx) pages) and its identity page table.
   KvTypes kv_types;
@@ -430,7 +462,8 @@ struct AttentionLayerArgs {
 };
 
 // kv_write, then prefill (n_tokens > 1) or decode (n_tokens == 1) over the cache's current batch
-// (KvCache::prepare_step ran for this step). Records keys or launches, as `plan` says.
+// (KvCache::prepare_step ran for this step); decode with config.fuse_decode_write: one
+// attn_decode_write. Records keys or launches, as `plan` says.
 void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCache& kv, int layer,
                      const AttentionLayerArgs& args, cudaStream_t stream);
 

@@ -5,6 +5,8 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 #include <map>
 
 #include "engine/device_buffer.h"
@@ -100,6 +102,13 @@ struct Engine::State {
   }
 };
 
+bool fuse_decode_write_from_env() {
+  const char* v = std::getenv("KILN_FUSE_DECODE_WRITE");
+  if (!v || std::string_view(v) == "0") return false;
+  KILN_CHECK(std::string_view(v) == "1", "KILN_FUSE_DECODE_WRITE must be 0 or 1, got '", v, "'");
+  return true;
+}
+
 std::string Engine::unsupported_arch(const model::Model& model) {
   const std::string& arch = model.arch.name;
   if (arch != "llama" && arch != "qwen2" && arch != "qwen3")
@@ -123,6 +132,7 @@ Engine::Engine(const model::Model& model, const EngineOptions& options)
              "compute capability ", options.target_cc_major, " on a ", device.cc_major, ".x device");
   ForwardConfig config = forward_config(model, options.n_ctx, options.n_ubatch, device, options.kv_types);
   if (options.target_cc_major) config.target.cc_major = options.target_cc_major;
+  config.fuse_decode_write = options.fuse_decode_write;
   check_fits({{"weights", weight_bytes(model)},
               {"KV cache", config.kv_cache_bytes},
               {"activations", config.activation_bytes}});

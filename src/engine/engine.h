@@ -17,6 +17,9 @@
 
 namespace kiln::engine {
 
+// $KILN_FUSE_DECODE_WRITE: "1" true, "0" or unset false; throws kiln::Error on another value.
+bool fuse_decode_write_from_env();
+
 struct EngineOptions {
   int n_ctx = 4096;      // tokens the KV cache holds
   int n_ubatch = 512;    // prefill micro-batch
@@ -29,6 +32,10 @@ struct EngineOptions {
   // older GPU's kernels on this one (sm_80: mma.sync GEMM and attention, matvec_q8r with the norm
   // epilogue), which is how the GPU tests cover those paths on an H100.
   int target_cc_major = 0;
+  // Decode runs kv_write's work (q/k norm, RoPE, the cache store) inside the attention kernel
+  // (attn_decode_write): one kernel fewer a layer. Off until measured on the H100; the default
+  // comes from $KILN_FUSE_DECODE_WRITE (1 on, 0 or unset off).
+  bool fuse_decode_write = fuse_decode_write_from_env();
 };
 
 using cpu::SamplerSettings;

@@ -83,6 +83,7 @@ Forward::Forward(const model::Model& model, const Weights* weights, const Forwar
                              {.sm_count = config.target.sm_count, .cc_major = config.target.cc_major}, weights != nullptr,
                              config.kv_types)) {
   const auto& hp = model.hp;
+  attn_.fuse_decode_write = config.fuse_decode_write;
   if (!weights) {
     no_weights_.layers.resize(hp.n_layers);
     return;

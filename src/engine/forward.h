@@ -8,6 +8,7 @@
 //   qkv  = xn · Wqkvᵀ (+ bias)                           f32 [n][(n_heads + 2 n_kv_heads) head_dim]
 //   q, cache <- kv_write(qkv): q/k norm, rope, k/v into the paged cache
 //   a    = attention(q, cache)                           f16 [n][n_heads head_dim]
+//          (decode with fuse_decode_write: both in one kernel, attn_decode_write)
 //   h   += a · Woᵀ (+ bias)                              f32 residual stream
 //   xn   = rmsnorm(h, ffn_norm)
 //   g    = act(xn · W_gateᵀ) * (xn · W_upᵀ)              f16 [n][n_ff]
@@ -38,6 +39,7 @@ struct ForwardConfig {
   int n_ubatch = 0;
   MatmulTarget target;
   KvTypes kv_types;             // K and V cache element types
+  bool fuse_decode_write = false;  // decode's kv_write inside attention (AttentionConfig)
   uint64_t kv_cache_bytes = 0;
   uint64_t activation_bytes = 0;
 };

@@ -4,6 +4,7 @@
 // first token. `kiln kernels precompile` and the CI compile test use it.
 #include <vector>
 
+#include "engine/engine.h"
 #include "engine/kv_cache.h"
 #include "engine/matmul.h"
 #include "jit/key.h"
@@ -17,6 +18,7 @@ struct KernelSetOptions {
   bool all_logits = false;  // also the kernels that compute every token's logits (kiln logits)
   MatmulTarget target;      // the GPU the keys are for (H100 by default)
   KvTypes kv_types;         // K and V cache element types the engine will run with
+  bool fuse_decode_write = fuse_decode_write_from_env();  // as EngineOptions'
 };
 
 // Distinct keys, in first-use order, as specialized keys (apply KernelKey::for_mode for the

@@ -17,20 +17,51 @@
 // The K/V rows of earlier steps are copied before the PDL wait (see below): only this step's row
 // comes from kv_write, the kernel before.
 //
+// attn_decode_write (attn_decode_write.cuh) is the same kernel doing kv_write's work for its step
+// itself, so that decode has one kernel fewer a layer: after the wait each CTA normalizes and
+// rotates its gqa query heads from the QKV rows into shared memory (kv_rope.cuh), and the CTA
+// whose share holds this step's key does the same for the key and value rows, stores them in the
+// cache for the steps to come and places them in its last tile's stage itself (its tile loads
+// stop before that key, whose slot they zero-fill).
+//
 // q8_0 K or V (K_TYPE / V_TYPE = kKvQ8_0, kv_types.h): the ring stages hold the tile as stored
 // (quants + scales: ~53% of the f16 bytes), and each tile is dequantized once into an f16 tile in
 // shared memory (value = f16(q * d)) that the same ldmatrix / mma code reads.
 //
 // Constants: HEAD_DIM (always compiled in, see attn_prefill.cuh), GQA, N_KV_HEADS, WINDOW (-1:
 // none), PAGE_SIZE: shape, 0 = from params. SINKS, K_TYPE, V_TYPE: variant. STAGES: tuning.
+// attn_decode_write adds kv_write's N_ROT (shape), ROPE, QK_NORM and IN_F16 (variant).
 #include "attn_common.cuh"
 #include "attn_kv_q8.cuh"
+#include "kv_rope.cuh"
 
+namespace kiln_attn {
+
+// Copies one token's row as stored (kiln_kv::packed_row: values, then q8_0 scales) into row `row`
+// of a staged tile (generic pointer to shared memory): an f16 row into tile_offset's swizzled
+// layout, q8_0 quants and scales into attn_kv_q8.cuh's two arrays. By all THREADS threads.
+template <int TYPE, int HEAD_DIM, int THREADS>
+__device__ __forceinline__ void place_row(unsigned char* stage, int row, const unsigned char* packed) {
+  const u32* words = reinterpret_cast<const u32*>(packed);
+  if constexpr (TYPE == kKvF16) {
+    for (int w = threadIdx.x; w < HEAD_DIM / 2; w += THREADS)  // 4 words a 16-byte chunk
+      *reinterpret_cast<u32*>(stage + tile_offset<HEAD_DIM>(row, w / 4) + (w % 4) * 4) = words[w];
+  } else {
+    constexpr int QUANT_WORDS = HEAD_DIM / 4, SCALE_WORDS = HEAD_DIM / kKvQ8Block / 2;
+    for (int w = threadIdx.x; w < QUANT_WORDS + SCALE_WORDS; w += THREADS) {
+      unsigned char* dst = w < QUANT_WORDS ? stage + row * HEAD_DIM + w * 4
+                                           : stage + kAttnTileKeys * HEAD_DIM + row * (HEAD_DIM / kKvQ8Block) * 2 +
+                                                 (w - QUANT_WORDS) * 4;
+      *reinterpret_cast<u32*>(dst) = words[w];
+    }
+  }
+}
+
+// The body of attn_decode (WRITE 0: the rope constants unused) and attn_decode_write (WRITE 1).
 template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int STAGES, int K_TYPE,
-          int V_TYPE>
-__global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __grid_constant__ AttnParams p) {
+          int V_TYPE, int WRITE, int N_ROT, int ROPE, int QK_NORM, int IN_F16>
+__device__ __forceinline__ void attn_decode_run(const AttnParams& p) {
   kiln_dev::allow_next_kernel_to_launch();
-  using namespace kiln_attn;
   using kiln_dev::f16_bits;
   static_assert(HEAD_DIM == 64 || HEAD_DIM == 128 || HEAD_DIM == 256, "attn_decode: head_dim 64, 128 or 256");
   static_assert(STAGES >= 2 && STAGES <= 8, "attn_decode: 2..8 stages");
@@ -64,29 +95,37 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
   const int* page_row = p.page_table + static_cast<long long>(seq) * p.max_pages;
 
   extern __shared__ __align__(128) unsigned char smem[];
-  // [STAGES][K tile as stored], [STAGES][V tile as stored], then the dequantized f16 K and/or V tile.
+  // [STAGES][K tile as stored], [STAGES][V tile as stored], then the dequantized f16 K and/or V
+  // tile; WRITE: then the query heads, this step's K and V rows as stored, and the q8_0 scratch
+  // (attn_decode_write_bytes).
   const u32 k_smem = smem_u32(smem);
   const u32 v_smem = k_smem + STAGES * K_STAGE_BYTES;
   unsigned char* const k_f16 = smem + STAGES * (K_STAGE_BYTES + V_STAGE_BYTES);
   unsigned char* const v_f16 = k_f16 + (K_Q8 ? TILE_BYTES : 0);
+  f16_bits* const q_rows = reinterpret_cast<f16_bits*>(smem + attn_decode_tile_bytes(D, STAGES, K_TYPE, V_TYPE));
+  unsigned char* const new_k = reinterpret_cast<unsigned char*>(q_rows + kAttnDecodeMaxGqa * D);
+  unsigned char* const new_v = new_k + attn_decode_new_row_bytes(K_TYPE, D);
+  float* const q8_scratch = reinterpret_cast<float*>(new_v + attn_decode_new_row_bytes(V_TYPE, D));
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, t = lane % 4;
 
+  // WRITE: the loads stop before this step's key (its slot is zero-filled; the CTA places the row).
+  const int load_len = WRITE ? kv_len - 1 : kv_len;
   auto load_tile = [&](int tile, int stage, KeyFilter filter) {
     if (tile < tile_end) {
       if constexpr (K_Q8)
         load_kv_tile_q8<D, THREADS>(k_smem + stage * K_STAGE_BYTES, static_cast<const unsigned char*>(p.k_pool),
-                                    page_row, tile * BN, kv_len, kv_head, n_kv_heads, page_size, filter);
+                                    page_row, tile * BN, load_len, kv_head, n_kv_heads, page_size, filter);
       else
         load_kv_tile<D, THREADS>(k_smem + stage * K_STAGE_BYTES, static_cast<const f16_bits*>(p.k_pool), page_row,
-                                 tile * BN, kv_len, kv_head, n_kv_heads, page_size, filter);
+                                 tile * BN, load_len, kv_head, n_kv_heads, page_size, filter);
       if constexpr (V_Q8)
         load_kv_tile_q8<D, THREADS>(v_smem + stage * V_STAGE_BYTES, static_cast<const unsigned char*>(p.v_pool),
-                                    page_row, tile * BN, kv_len, kv_head, n_kv_heads, page_size, filter);
+                                    page_row, tile * BN, load_len, kv_head, n_kv_heads, page_size, filter);
       else
         load_kv_tile<D, THREADS>(v_smem + stage * V_STAGE_BYTES, static_cast<const f16_bits*>(p.v_pool), page_row,
-                                 tile * BN, kv_len, kv_head, n_kv_heads, page_size, filter);
+                                 tile * BN, load_len, kv_head, n_kv_heads, page_size, filter);
     }
     cp_async_commit();  // empty groups keep the wait counts uniform
   };
@@ -95,18 +134,46 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
   // from host copies before the graph). So the first stages' tiles, but for that key, are copied
   // before the PDL wait, under kv_write and the qkv product's tail; the key's row follows the wait
   // into its stage (a group of its own, drained by the wait at the sequence's last tile).
+  // WRITE: the loads stop before that key anyway (load_len), and its row comes from this CTA.
   const int new_key = kv_len - 1, new_tile = new_key / BN;
+  const bool has_new_key = new_tile >= tile_begin && new_tile < tile_end;
 #pragma unroll
-  for (int s = 0; s < STAGES - 1; ++s) load_tile(tile_begin + s, s, {new_key, false});
+  for (int s = 0; s < STAGES - 1; ++s) load_tile(tile_begin + s, s, {WRITE ? -1 : new_key, false});
   kiln_dev::wait_for_previous_kernel();
-  if (new_tile >= tile_begin && new_tile < tile_begin + STAGES - 1)
+  if constexpr (WRITE) {
+    // kv_write's work for this CTA: its query heads into q_rows; where its share holds the new
+    // key, that key's K and V rows into the cache and, as stored, into new_k / new_v. A warp a row.
+    const KvWriteParams& w = p.write;
+    const int position = w.positions[token];  // = new_key: decode's token is its sequence's last
+    const int rows = gqa + (has_new_key ? 2 : 0);
+    for (int r = warp; r < rows; r += WARPS) {
+      const bool is_q = r < gqa, is_v = r == gqa + 1;
+      const int head = is_q ? kv_head * gqa + r : n_heads + (is_v ? n_kv_heads : 0) + kv_head;
+      kiln_kv::HeadRow<D, N_ROT, ROPE, QK_NORM, IN_F16> row(w, token, head, !is_v);
+      if (!is_v) row.norm_and_rope(w, is_q ? w.q_norm : w.k_norm, position);
+      if (is_q) {
+        row.store_f16(q_rows + r * D);
+        continue;
+      }
+      const int type = is_v ? V_TYPE : K_TYPE;
+      float* scratch = q8_scratch + warp * 256;
+      row.store(type, kiln_kv::cache_row(is_v ? w.v_pool : w.k_pool, type, D, n_kv_heads, page_size,
+                                         page_row[position / page_size], kv_head, position % page_size),
+                scratch);
+      row.store(type, kiln_kv::packed_row(is_v ? new_v : new_k, type, D), scratch);
+    }
+    __syncthreads();
+  } else if (new_tile >= tile_begin && new_tile < tile_begin + STAGES - 1) {
     load_tile(new_tile, (new_tile - tile_begin) % STAGES, {new_key, true});
+  }
 
   // Q^T as the B operand: b0 = (dims 16kk + 2t, +1; head g), b1 = dims + 8. Heads >= gqa are 0.
   u32 qb[KSTEPS][2];
   {
-    const f16_bits* q = static_cast<const f16_bits*>(p.q) +
-                        (static_cast<long long>(token) * n_heads + kv_head * gqa + min(g, gqa - 1)) * D + 2 * t;
+    const f16_bits* q = (WRITE ? q_rows + min(g, gqa - 1) * D
+                               : static_cast<const f16_bits*>(p.q) +
+                                     (static_cast<long long>(token) * n_heads + kv_head * gqa + min(g, gqa - 1)) * D) +
+                        2 * t;
 #pragma unroll
     for (int kk = 0; kk < KSTEPS; ++kk) {
       qb[kk][0] = g < gqa ? *reinterpret_cast<const u32*>(q + kk * 16) : 0u;
@@ -135,6 +202,13 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
     __syncthreads();  // tile i is in; every warp is done with the stage the next load reuses
     load_tile(tile + STAGES - 1, (i + STAGES - 1) % STAGES, {});
     u32 ks = k_smem + (i % STAGES) * K_STAGE_BYTES, vs = v_smem + (i % STAGES) * V_STAGE_BYTES;
+    if constexpr (WRITE) {
+      if (tile == new_tile) {  // the stage is in (wait<0> above): the key's slot gets its row
+        place_row<K_TYPE, D, THREADS>(smem + (i % STAGES) * K_STAGE_BYTES, new_key % BN, new_k);
+        place_row<V_TYPE, D, THREADS>(smem + STAGES * K_STAGE_BYTES + (i % STAGES) * V_STAGE_BYTES, new_key % BN, new_v);
+        __syncthreads();
+      }
+    }
     if constexpr (K_Q8 || V_Q8) {
       // The f16 copies of the last tile are free: every warp passed the barrier above after it.
       if constexpr (K_Q8) dequant_q8_tile<D, THREADS>(k_f16, smem + (i % STAGES) * K_STAGE_BYTES);
@@ -242,4 +316,12 @@ __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __gri
       }
     }
   }
+}
+}  // namespace kiln_attn
+
+template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int STAGES, int K_TYPE,
+          int V_TYPE>
+__global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __grid_constant__ AttnParams p) {
+  kiln_attn::attn_decode_run<HEAD_DIM, GQA, N_KV_HEADS, WINDOW, PAGE_SIZE, SINKS, STAGES, K_TYPE, V_TYPE, 0, 0,
+                             kRopeNone, 0, 0>(p);
 }

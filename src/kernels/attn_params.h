@@ -1,5 +1,6 @@
 #pragma once
 #include "kv_types.h"
+#include "kv_write_params.h"
 // Arguments of the attention kernels: attn_prefill.cuh (flash attention over many query tokens),
 // attn_decode.cuh (split-KV flash-decoding of one token per sequence). Included
 // by the host (which fills it) and by the kernels (NVRTC): plain data only.
@@ -52,6 +53,9 @@ struct AttnParams {
   int n_kv_heads;
   int window;             // sliding window in tokens, 0: none (a query at p sees p-window+1 .. p)
   int page_size;          // tokens per page, a multiple of kAttnTileKeys
+  // attn_decode_write only: kv_write's arguments for the step's one token per sequence (the
+  // QKV rows, positions, norms, RoPE and pools; its q_out, token_seq and n_tokens are not read).
+  KvWriteParams write;
 };
 
 // K/V stages of the warp-specialized prefill (attn_prefill_ws.cuh, WGMMA 3).
@@ -79,14 +83,29 @@ constexpr int attn_prefill_smem_bytes(int head_dim, int warps, int wgmma = 0) {
   return attn_prefill_stage_smem(head_dim, warps, wgmma, attn_prefill_stages(head_dim, warps, wgmma));
 }
 
-// Dynamic shared memory of attn_decode: `stages` K and V tiles as stored (kv_types.h), plus one
-// f16 tile for each q8_0 operand (its dequantized copy, what the tensor cores read); the
-// cross-warp combine at the end reuses them (per warp: m, l of 8 heads and an 8 x head_dim f32
-// accumulator).
-constexpr int attn_decode_smem_bytes(int head_dim, int stages, int k_type = kKvF16, int v_type = kKvF16) {
+// attn_decode's tiles in shared memory: `stages` K and V tiles as stored (kv_types.h), plus one
+// f16 tile for each q8_0 operand (its dequantized copy, what the tensor cores read).
+constexpr int attn_decode_tile_bytes(int head_dim, int stages, int k_type, int v_type) {
   const int f16_tile = kAttnTileKeys * head_dim * 2;
-  const int tiles = stages * kAttnTileKeys * (kv_row_bytes(k_type, head_dim) + kv_row_bytes(v_type, head_dim)) +
-                    (k_type == kKvQ8_0 ? f16_tile : 0) + (v_type == kKvQ8_0 ? f16_tile : 0);
+  return stages * kAttnTileKeys * (kv_row_bytes(k_type, head_dim) + kv_row_bytes(v_type, head_dim)) +
+         (k_type == kKvQ8_0 ? f16_tile : 0) + (v_type == kKvQ8_0 ? f16_tile : 0);
+}
+// One token's row of one head as stored, rounded up to 16 bytes.
+constexpr int attn_decode_new_row_bytes(int type, int head_dim) { return (kv_row_bytes(type, head_dim) + 15) / 16 * 16; }
+// What attn_decode_write adds after the tiles: its query heads as f16 rows [8][head_dim], the
+// step's K and V rows as stored, and with a q8_0 operand 256 floats a warp to quantize a row in.
+constexpr int attn_decode_write_bytes(int head_dim, int k_type, int v_type) {
+  return kAttnDecodeMaxGqa * head_dim * 2 + attn_decode_new_row_bytes(k_type, head_dim) +
+         attn_decode_new_row_bytes(v_type, head_dim) +
+         (k_type == kKvQ8_0 || v_type == kKvQ8_0 ? kAttnDecodeWarps * 256 * 4 : 0);
+}
+// Dynamic shared memory of attn_decode (write: attn_decode_write): the tiles (and what write
+// adds); the cross-warp combine at the end reuses them (per warp: m, l of 8 heads and an
+// 8 x head_dim f32 accumulator).
+constexpr int attn_decode_smem_bytes(int head_dim, int stages, int k_type = kKvF16, int v_type = kKvF16,
+                                     bool write = false) {
+  const int tiles = attn_decode_tile_bytes(head_dim, stages, k_type, v_type) +
+                    (write ? attn_decode_write_bytes(head_dim, k_type, v_type) : 0);
   const int combine = kAttnDecodeWarps * (8 * head_dim + 16) * 4;
   return tiles > combine ? tiles : combine;
 }

@@ -1,5 +1,6 @@
 // The engine's kernel set, planned without a GPU (engine/kernel_set.h): what it holds, and that
-// every kernel of the dense seed presets compiles with NVRTC for sm_90a in both builds, the
+// every kernel of the dense seed presets (with decode's kv_write on its own and folded into
+// attention) compiles with NVRTC for sm_90a in both builds, the
 // specialized ones without register spills, and one preset's set for an sm_80 target.
 #include <gtest/gtest.h>
 
@@ -25,7 +26,7 @@ const std::vector<std::string> kDensePresets = {"llama-8b-q8_0", "qwen2-1.5b-q8_
                                                 "qwen2-7b-q8_0", "qwen3-4b-q8_0"};
 
 TEST(EngineKernelSet, HoldsEveryKernelOfTheForwardPass) {
-  const auto keys = engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"));
+  const auto keys = engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"), {.fuse_decode_write = false});
   std::set<std::string> kernels, names;
   for (const auto& k : keys) {
     kernels.insert(k.kernel);
@@ -42,6 +43,26 @@ TEST(EngineKernelSet, HoldsEveryKernelOfTheForwardPass) {
   EXPECT_TRUE(has({.n = 128256, .k = 4096, .out = engine::MatmulOut::f32}));
   EXPECT_TRUE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32}));
   EXPECT_FALSE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32, .norm = true}));
+}
+
+// With decode's kv_write folded into attention, decode launches attn_decode_write (llama's
+// normal RoPE, f32 rows) and no attn_decode; prefill keeps kv_write.
+TEST(EngineKernelSet, FusedDecodeWriteReplacesDecodesKvWrite) {
+  const model::Model m = preset_shapes("llama-8b-q8_0");
+  const auto keys = engine::engine_kernel_set(m, {.fuse_decode_write = true});
+  std::set<std::string> kernels, names;
+  for (const auto& k : keys) {
+    kernels.insert(k.kernel);
+    names.insert(k.str());
+  }
+  EXPECT_EQ(kernels.count("attn_decode"), 0u);
+  EXPECT_EQ(kernels.count("kv_write"), 1u);
+  EXPECT_EQ(names.count("attn_decode_write<head_dim=128,gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,stages=3,"
+                        "k_type=0,v_type=0,n_rot=128,rope=1,qk_norm=0,in_f16=0>"),
+            1u);
+  // Everything else is the unfused set's.
+  auto unfused = engine::engine_kernel_set(m, {.fuse_decode_write = false});
+  EXPECT_EQ(keys.size(), unfused.size());
 }
 
 // An sm_80 target (A100: no wgmma, TMA or programmatic launch) gets the mma.sync GEMM and
@@ -101,10 +122,11 @@ TEST(EngineKernelSet, DensePresetsCompileForSm90aInBothBuilds) {
     options.strict = false;
     jit::Library library(options);
     std::vector<jit::KernelKey> keys;
-    for (const auto& name : kDensePresets) {
-      auto set = engine::engine_kernel_set(preset_shapes(name));
-      keys.insert(keys.end(), set.begin(), set.end());
-    }
+    for (const auto& name : kDensePresets)
+      for (bool fused : {false, true}) {  // decode's kv_write on its own and inside attention
+        auto set = engine::engine_kernel_set(preset_shapes(name), {.fuse_decode_write = fused});
+        keys.insert(keys.end(), set.begin(), set.end());
+      }
     const auto t0 = std::chrono::steady_clock::now();
     const jit::LoadSummary summary = library.precompile(keys);
     EXPECT_EQ(summary.compiled, summary.needed);

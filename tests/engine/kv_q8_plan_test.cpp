@@ -120,7 +120,10 @@ TEST(KvQ8, AttentionKernelsCompileForSm90aInBothBuilds) {
     const engine::AttnShape shape{.head_dim = d, .n_heads = 8, .n_kv_heads = 2, .k_type = kt, .v_type = vt};
     keys.push_back(engine::attn_decode_key(shape));
     keys.push_back(engine::kv_dequant_key(shape));
-    keys.push_back(engine::kv_write_key({.head_dim = d, .n_heads = 8, .n_kv_heads = 2, .k_type = kt, .v_type = vt}));
+    const engine::KvWriteShape write{.head_dim = d, .n_heads = 8, .n_kv_heads = 2, .k_type = kt, .v_type = vt};
+    keys.push_back(engine::kv_write_key(write));
+    // Its shared memory keeps the decode's CTAs per SM (the key refuses otherwise).
+    keys.push_back(engine::attn_decode_write_key(shape, write));
   }
   for (jit::Mode mode : {jit::Mode::specialized, jit::Mode::generic}) {
     jit::LibraryOptions options;

@@ -1,6 +1,7 @@
 // The GPU engine against the CPU reference, end to end, on the tiny presets of the archs it
 // runs: prefill in several micro-batches, decode one token at a time across KV-page and tile
-// boundaries, both JIT builds, with this GPU's kernels and with those an sm_80 GPU would get.
+// boundaries, both JIT builds, with this GPU's kernels and with those an sm_80 GPU would get,
+// and with decode's kv_write inside the attention kernel.
 //
 // Tolerance: the engine rounds activations and dequantized weights to f16 (relative 2^-11)
 // and keeps f32 accumulators; attention probabilities are f16 too. Each product's error is a
@@ -47,6 +48,16 @@ TEST_P(EngineVsReference, AsSm80MatchesTheCpu) {
   engine::Engine eng(reference.model(), {.n_ctx = 256, .n_ubatch = 64, .mode = mode, .quiet = true, .all_logits = true,
                                          .target_cc_major = 8});
   reference.check(eng, kBound, preset_name + " as sm_80");
+}
+
+// The same with decode's kv_write folded into attention (EngineOptions::fuse_decode_write:
+// attn_decode_write).
+TEST_P(EngineVsReference, FusedDecodeWriteMatchesTheCpu) {
+  const auto& [preset_name, mode] = GetParam();
+  const kiln::testing::TinyReference reference(preset_name, "kiln-engine-fused-test");
+  engine::Engine eng(reference.model(), {.n_ctx = 256, .n_ubatch = 64, .mode = mode, .quiet = true, .all_logits = true,
+                                         .fuse_decode_write = true});
+  reference.check(eng, kBound, preset_name + " fused decode write");
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyPresets, EngineVsReference,

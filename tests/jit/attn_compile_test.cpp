@@ -52,11 +52,20 @@ std::vector<jit::KernelKey> keys_beyond_the_engines() {
         if (in_f16 || (rope == kRopeNormal && qk_norm))  // the engine's set has the other three
           add(kv_write_key({.head_dim = 128, .n_heads = 16, .n_kv_heads = 2, .rope = rope, .qk_norm = qk_norm,
                             .in_f16 = in_f16}).generic());
+  // attn_decode_write (tests/gpu/attn_decode_write_test.cpp): the rope and input variants.
+  for (int head_dim : {64, 256})
+    add(attn_decode_write_key(shape(head_dim, false), {.head_dim = head_dim, .n_heads = 16, .n_kv_heads = 2,
+                                                      .qk_norm = true}).generic());
+  for (int rope : {kRopeNone, kRopeNormal})
+    add(attn_decode_write_key(shape(128, false), {.head_dim = 128, .n_heads = 16, .n_kv_heads = 2, .rope = rope,
+                                                 .in_f16 = true}).generic());
+  add(attn_decode_write_key(shape(128, false), {.head_dim = 128, .n_heads = 16, .n_kv_heads = 2, .n_rot = 64}));
   // Sliding windows, as the GPU test's gpt-oss- and gemma3-like shapes.
   for (const AttnShape& s : {AttnShape{.head_dim = 64, .n_heads = 16, .n_kv_heads = 2, .window = 128, .sinks = true},
                              AttnShape{.head_dim = 256, .n_heads = 4, .n_kv_heads = 2, .window = 1024}}) {
     add(attn_prefill_key(s, 512));
     add(attn_decode_key(s));
+    add(attn_decode_write_key(s, {.head_dim = s.head_dim, .n_heads = s.n_heads, .n_kv_heads = s.n_kv_heads}));
   }
   return keys;
 }
@@ -76,6 +85,19 @@ TEST(AttnCompile, KeysNameTheirShapeAndTuning) {
             "attn_decode<head_dim=64,gqa=8,n_kv_heads=8,window=128,page_size=64,sinks=1,stages=6,k_type=0,v_type=0>");
   EXPECT_EQ(kv_write_key({.head_dim = 128, .n_heads = 32, .n_kv_heads = 8, .rope = kRopeNormal}).str(),
             "kv_write<head_dim=128,n_heads=32,n_kv_heads=8,n_rot=128,page_size=64,rope=1,qk_norm=0,in_f16=0,k_type=0,v_type=0>");
+  const KvWriteShape llama_write{.head_dim = 128, .n_heads = 32, .n_kv_heads = 8, .rope = kRopeNormal};
+  EXPECT_EQ(attn_decode_write_key(llama, llama_write).str(),
+            "attn_decode_write<head_dim=128,gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,stages=3,k_type=0,"
+            "v_type=0,n_rot=128,rope=1,qk_norm=0,in_f16=0>");
+  EXPECT_EQ(attn_decode_write_key(llama, llama_write).generic().str(),
+            "attn_decode_write<head_dim=128,gqa=0,n_kv_heads=0,window=0,page_size=0,sinks=0,stages=3,k_type=0,"
+            "v_type=0,n_rot=0,rope=1,qk_norm=0,in_f16=0>");
+  // Three f16 stages (96 KB), then room for 8 query heads (2 KB) and the new K and V rows (512 B).
+  EXPECT_EQ(attn_decode_write_key(llama, llama_write).dynamic_smem_bytes, 98 * 1024 + 512);
+  // The kv_write shape must be the cache's.
+  EXPECT_THROW(attn_decode_write_key(llama, {.head_dim = 128, .n_heads = 32, .n_kv_heads = 4}), Error);
+  EXPECT_THROW(attn_decode_write_key(llama, {.head_dim = 128, .n_heads = 32, .n_kv_heads = 8, .k_type = kKvQ8_0}),
+               Error);
   // Shared memory: Q tile + three stages of K and V (llama, 8 warps: 32 KB + 96 KB; the wide
   // wgmma paths' tiles are 128 keys: + 192 KB), + 1 KB to align wgmma's tiles, and the
   // warp-specialized kernel's 6 mbarriers.
