@@ -142,25 +142,46 @@ __device__ __forceinline__ void attn_decode_run(const AttnParams& p) {
   kiln_dev::wait_for_previous_kernel();
   if constexpr (WRITE) {
     // kv_write's work for this CTA: its query heads into q_rows; where its share holds the new
-    // key, that key's K and V rows into the cache and, as stored, into new_k / new_v. A warp a row.
+    // key, that key's K and V rows into the cache and, as stored, into new_k / new_v. Row r is
+    // warp r % WARPS's; a warp loads all its rows, the rotation and the norm weights (one round
+    // trip) before it works on them.
+    using Rope = kiln_kv::Rope<D, N_ROT, ROPE, QK_NORM, IN_F16>;
     const KvWriteParams& w = p.write;
     const int position = w.positions[token];  // = new_key: decode's token is its sequence's last
     const int rows = gqa + (has_new_key ? 2 : 0);
-    for (int r = warp; r < rows; r += WARPS) {
+    constexpr int MOST = (kAttnDecodeMaxGqa + 2 + WARPS - 1) / WARPS;  // rows a warp may get
+    const auto head_of = [&](int r) {
+      return r < gqa ? kv_head * gqa + r : n_heads + (r == gqa + 1 ? n_kv_heads : 0) + kv_head;
+    };
+    typename Rope::HeadRow mine[MOST];
+#pragma unroll
+    for (int i = 0; i < MOST; ++i) {
+      const int r = warp + i * WARPS;
+      if (r < rows) mine[i].load(w, token, head_of(r), r != gqa + 1);
+    }
+    typename Rope::Turn turn;
+    typename Rope::NormWeights q_weights, k_weights;
+    turn.load(w, position);
+    q_weights.load(w, w.q_norm);
+    if (has_new_key) k_weights.load(w, w.k_norm);
+#pragma unroll
+    for (int i = 0; i < MOST; ++i) {
+      const int r = warp + i * WARPS;
+      if (r >= rows) break;
       const bool is_q = r < gqa, is_v = r == gqa + 1;
-      const int head = is_q ? kv_head * gqa + r : n_heads + (is_v ? n_kv_heads : 0) + kv_head;
-      kiln_kv::HeadRow<D, N_ROT, ROPE, QK_NORM, IN_F16> row(w, token, head, !is_v);
-      if (!is_v) row.norm_and_rope(w, is_q ? w.q_norm : w.k_norm, position);
+      typename Rope::HeadRow& row = mine[i];
+      if (!is_v) row.norm_and_rope(w, Rope::NormWeights::either(is_q, q_weights, k_weights), turn);
       if (is_q) {
-        row.store_f16(q_rows + r * D);
+        row.store_f16(w, true, q_rows + r * D);
         continue;
       }
       const int type = is_v ? V_TYPE : K_TYPE;
       float* scratch = q8_scratch + warp * 256;
-      row.store(type, kiln_kv::cache_row(is_v ? w.v_pool : w.k_pool, type, D, n_kv_heads, page_size,
-                                         page_row[position / page_size], kv_head, position % page_size),
+      row.store(w, !is_v, type,
+                kiln_kv::cache_row(is_v ? w.v_pool : w.k_pool, type, D, n_kv_heads, page_size,
+                                   page_row[position / page_size], kv_head, position % page_size),
                 scratch);
-      row.store(type, kiln_kv::packed_row(is_v ? new_v : new_k, type, D), scratch);
+      row.store(w, !is_v, type, kiln_kv::packed_row(is_v ? new_v : new_k, type, D), scratch);
     }
     __syncthreads();
   } else if (new_tile >= tile_begin && new_tile < tile_begin + STAGES - 1) {

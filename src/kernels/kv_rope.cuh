@@ -6,6 +6,10 @@
 // per sequence: one copy of the arithmetic, so both write the same cache.
 // Lane l holds the head's element pairs l, l + 32, ... (a rotated pair: (i, i + n_rot/2) for
 // NEOX, (2i, 2i + 1) for NORMAL; the rest, v included, in adjacent pairs).
+//
+// Everything a warp reads comes in one round of loads: the row values (HeadRow::load), the
+// rotation of the token's position (Turn::load: every q and k row of a token turns alike) and the
+// q or k norm weights at the lane's elements (NormWeights::load); the work starts after.
 #include "common.cuh"
 #include "kv_types.h"
 #include "kv_write_params.h"
@@ -13,6 +17,8 @@
 namespace kiln_kv {
 
 using kiln_dev::f16_bits;
+
+constexpr int kMaxPairs = 4;  // pairs a lane holds: head_dim <= 256
 
 // Where one token's row of one KV head lives: f16 values, or q8_0 quants and their scales.
 struct RowPlace {
@@ -40,116 +46,166 @@ __device__ __forceinline__ RowPlace packed_row(unsigned char* at, int type, int 
 
 // HEAD_DIM, N_ROT: 0 = from the params (generic build). ROPE (kRope*), QK_NORM, IN_F16: variant.
 template <int HEAD_DIM, int N_ROT, int ROPE, int QK_NORM, int IN_F16>
-struct HeadRow {
-  static constexpr int MAX_PAIRS = 4;  // head_dim <= 256
-  static_assert(HEAD_DIM % 64 == 0 && HEAD_DIM <= 256, "HeadRow: head_dim a multiple of 64, <= 256");
-  int head_dim, pairs, lane;
-  int ia[MAX_PAIRS], ib[MAX_PAIRS];
-  float x0[MAX_PAIRS], x1[MAX_PAIRS];
+struct Rope {
+  static_assert(HEAD_DIM % 64 == 0 && HEAD_DIM <= 256, "kv_rope: head_dim a multiple of 64, <= 256");
 
-  // Row `head` of token `token` (the q heads, then the k heads, then the v heads); `rotated`: a
-  // q or k head, whose first n_rot values pair up as ROPE says.
-  __device__ __forceinline__ HeadRow(const KvWriteParams& p, int token, int head, bool rotated)
-      : head_dim(HEAD_DIM ? HEAD_DIM : p.head_dim), pairs(head_dim / 64), lane(threadIdx.x % 32) {
-    const int half_rot = (N_ROT ? N_ROT : p.n_rot) / 2;
-    const long long src = token * p.qkv_stride + static_cast<long long>(head) * head_dim;
-#pragma unroll
-    for (int i = 0; i < MAX_PAIRS; ++i) {
-      if (i >= pairs) break;
-      const int j = lane + 32 * i;
-      const bool neox_pair = ROPE == kRopeNeox && rotated && j < half_rot;
-      ia[i] = neox_pair ? j : 2 * j;
-      ib[i] = neox_pair ? j + half_rot : 2 * j + 1;
-      if (IN_F16) {
-        const f16_bits* in = static_cast<const f16_bits*>(p.qkv) + src;
-        x0[i] = kiln_dev::f16_to_f32(in[ia[i]]);
-        x1[i] = kiln_dev::f16_to_f32(in[ib[i]]);
-      } else {
-        const float* in = static_cast<const float*>(p.qkv) + src;
-        x0[i] = in[ia[i]];
-        x1[i] = in[ib[i]];
-      }
-    }
+  __device__ __forceinline__ static int head_dim(const KvWriteParams& p) { return HEAD_DIM ? HEAD_DIM : p.head_dim; }
+  __device__ __forceinline__ static int half_rot(const KvWriteParams& p) { return (N_ROT ? N_ROT : p.n_rot) / 2; }
+  // The elements of this lane's pair i of a row (rotated: a q or k row).
+  __device__ __forceinline__ static void pair(const KvWriteParams& p, int i, bool rotated, int& a, int& b) {
+    const int j = threadIdx.x % 32 + 32 * i;
+    const bool neox_pair = ROPE == kRopeNeox && rotated && j < half_rot(p);
+    a = neox_pair ? j : 2 * j;
+    b = neox_pair ? j + half_rot(p) : 2 * j + 1;
   }
 
-  // The q or k head's norm (QK_NORM) and rotation (ROPE) at `position`.
-  __device__ __forceinline__ void norm_and_rope(const KvWriteParams& p, const float* norm_weight, int position) {
-    if (QK_NORM) {
-      float ss = 0.f;
-#pragma unroll
-      for (int i = 0; i < MAX_PAIRS; ++i)
-        if (i < pairs) ss += x0[i] * x0[i] + x1[i] * x1[i];
-      const float r = 1.f / sqrtf(kiln_dev::warp_sum(ss) / head_dim + p.norm_eps);
-#pragma unroll
-      for (int i = 0; i < MAX_PAIRS; ++i) {
-        if (i >= pairs) break;
-        x0[i] = x0[i] * r * norm_weight[ia[i]];
-        x1[i] = x1[i] * r * norm_weight[ib[i]];
-      }
-    }
-    if (ROPE != kRopeNone) {
-      const int half_rot = (N_ROT ? N_ROT : p.n_rot) / 2;
+  // cos and sin (times YaRN's magnitude factor) of the angles of this lane's rotated pairs.
+  struct Turn {
+    float cos_t[kMaxPairs], sin_t[kMaxPairs];
+    __device__ __forceinline__ void load(const KvWriteParams& p, int position) {
+      if (ROPE == kRopeNone) return;
       const double pos = position;
 #pragma unroll
-      for (int i = 0; i < MAX_PAIRS; ++i) {
-        if (i >= pairs) break;
-        const int j = lane + 32 * i;
-        if (j >= half_rot) continue;
+      for (int i = 0; i < kMaxPairs; ++i) {
+        const int j = threadIdx.x % 32 + 32 * i;
+        if (i >= head_dim(p) / 64 || j >= half_rot(p)) break;
         // The angle in double, reduced to [-pi, pi] before the float sincos.
         const double theta = pos * p.inv_freq[j];
         const double two_pi = 6.283185307179586;
         const float reduced = static_cast<float>(theta - rint(theta / two_pi) * two_pi);
-        float sin_t, cos_t;
-        __sincosf(reduced, &sin_t, &cos_t);  // |error| ~ 2^-21 on [-pi, pi]; the output is f16
-        cos_t *= p.rope_mscale;
-        sin_t *= p.rope_mscale;
-        const float a = x0[i], b = x1[i];
-        x0[i] = a * cos_t - b * sin_t;
-        x1[i] = a * sin_t + b * cos_t;
+        __sincosf(reduced, &sin_t[i], &cos_t[i]);  // |error| ~ 2^-21 on [-pi, pi]; the output is f16
+        cos_t[i] *= p.rope_mscale;
+        sin_t[i] *= p.rope_mscale;
       }
     }
-  }
+  };
 
-  // This lane's pairs as f16 into a row of head_dim values (global or shared memory).
-  __device__ __forceinline__ void store_f16(f16_bits* dst) const {
+  // The q or k norm's weights at this lane's elements of a rotated row.
+  struct NormWeights {
+    float w0[kMaxPairs], w1[kMaxPairs];
+    __device__ __forceinline__ void load(const KvWriteParams& p, const float* weight) {
+      if (!QK_NORM) return;
 #pragma unroll
-    for (int i = 0; i < MAX_PAIRS; ++i) {
-      if (i >= pairs) break;
-      dst[ia[i]] = kiln_dev::f32_to_f16(x0[i]);
-      dst[ib[i]] = kiln_dev::f32_to_f16(x1[i]);
+      for (int i = 0; i < kMaxPairs; ++i) {
+        if (i >= head_dim(p) / 64) break;
+        int a, b;
+        pair(p, i, true, a, b);
+        w0[i] = weight[a];
+        w1[i] = weight[b];
+      }
     }
-  }
+    // `first ? a : b` element by element: selects in registers (a reference chosen at run time
+    // would put both in local memory).
+    __device__ __forceinline__ static NormWeights either(bool first, const NormWeights& a, const NormWeights& b) {
+      NormWeights out;
+#pragma unroll
+      for (int i = 0; i < kMaxPairs; ++i) {
+        out.w0[i] = first ? a.w0[i] : b.w0[i];
+        out.w1[i] = first ? a.w1[i] : b.w1[i];
+      }
+      return out;
+    }
+  };
 
-  // The row as `type` stores it at `place`. q8_0: per block of 32, d = max|x| / 127 (kept as
-  // f16), q = round(x / d) computed as round(x * (1 / d)) in f32, as ggml does (the GPU tests
-  // repeat these exact operations); the values go through `scratch` (this warp's 256 floats of
-  // shared memory) so that lane l holds value l of each block, and each block's max|x| is one
-  // warp reduction.
-  __device__ __forceinline__ void store(int type, RowPlace place, float* scratch) const {
-    if (type == kKvF16) {
-      store_f16(reinterpret_cast<f16_bits*>(place.data));
-      return;
-    }
+  // One row: this lane's pairs of values.
+  struct HeadRow {
+    float x0[kMaxPairs], x1[kMaxPairs];
+
+    // Loads row `head` of token `token` (the q heads, then the k heads, then the v heads);
+    // `rotated`: a q or k head.
+    __device__ __forceinline__ void load(const KvWriteParams& p, int token, int head, bool rotated) {
+      const long long src = token * p.qkv_stride + static_cast<long long>(head) * head_dim(p);
 #pragma unroll
-    for (int i = 0; i < MAX_PAIRS; ++i) {
-      if (i >= pairs) break;
-      scratch[ia[i]] = x0[i];
-      scratch[ib[i]] = x1[i];
+      for (int i = 0; i < kMaxPairs; ++i) {
+        if (i >= head_dim(p) / 64) break;
+        int a, b;
+        pair(p, i, rotated, a, b);
+        if (IN_F16) {
+          const f16_bits* in = static_cast<const f16_bits*>(p.qkv) + src;
+          x0[i] = kiln_dev::f16_to_f32(in[a]);
+          x1[i] = kiln_dev::f16_to_f32(in[b]);
+        } else {
+          const float* in = static_cast<const float*>(p.qkv) + src;
+          x0[i] = in[a];
+          x1[i] = in[b];
+        }
+      }
     }
-    __syncwarp();
-    signed char* quants = reinterpret_cast<signed char*>(place.data);
-    for (int b = 0; b < head_dim / kKvQ8Block; ++b) {
-      const float x = scratch[b * kKvQ8Block + lane];
-      float amax = fabsf(x);
+
+    // A q or k row's norm (QK_NORM, weights loaded for it) and rotation (ROPE).
+    __device__ __forceinline__ void norm_and_rope(const KvWriteParams& p, const NormWeights& w, const Turn& turn) {
+      const int pairs = head_dim(p) / 64;
+      if (QK_NORM) {
+        float ss = 0.f;
 #pragma unroll
-      for (int o = 16; o > 0; o /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
-      const float d = amax / 127.f;
-      const float id = d != 0.f ? 1.f / d : 0.f;
-      quants[b * kKvQ8Block + lane] = static_cast<signed char>(static_cast<int>(roundf(x * id)));
-      if (lane == 0) place.scales[b] = kiln_dev::f32_to_f16(d);
+        for (int i = 0; i < kMaxPairs; ++i)
+          if (i < pairs) ss += x0[i] * x0[i] + x1[i] * x1[i];
+        const float r = 1.f / sqrtf(kiln_dev::warp_sum(ss) / head_dim(p) + p.norm_eps);
+#pragma unroll
+        for (int i = 0; i < kMaxPairs; ++i) {
+          if (i >= pairs) break;
+          x0[i] = x0[i] * r * w.w0[i];
+          x1[i] = x1[i] * r * w.w1[i];
+        }
+      }
+      if (ROPE != kRopeNone) {
+#pragma unroll
+        for (int i = 0; i < kMaxPairs; ++i) {
+          if (i >= pairs || threadIdx.x % 32 + 32 * i >= half_rot(p)) break;
+          const float a = x0[i], b = x1[i];
+          x0[i] = a * turn.cos_t[i] - b * turn.sin_t[i];
+          x1[i] = a * turn.sin_t[i] + b * turn.cos_t[i];
+        }
+      }
     }
-    __syncwarp();  // the scratch may be refilled by this warp's next row
-  }
+
+    // This lane's pairs as f16 into a row of head_dim values (global or shared memory).
+    __device__ __forceinline__ void store_f16(const KvWriteParams& p, bool rotated, f16_bits* dst) const {
+#pragma unroll
+      for (int i = 0; i < kMaxPairs; ++i) {
+        if (i >= head_dim(p) / 64) break;
+        int a, b;
+        pair(p, i, rotated, a, b);
+        dst[a] = kiln_dev::f32_to_f16(x0[i]);
+        dst[b] = kiln_dev::f32_to_f16(x1[i]);
+      }
+    }
+
+    // The row as `type` stores it at `place`. q8_0: per block of 32, d = max|x| / 127 (kept as
+    // f16), q = round(x / d) computed as round(x * (1 / d)) in f32, as ggml does (the GPU tests
+    // repeat these exact operations); the values go through `scratch` (this warp's 256 floats of
+    // shared memory) so that lane l holds value l of each block, and each block's max|x| is one
+    // warp reduction.
+    __device__ __forceinline__ void store(const KvWriteParams& p, bool rotated, int type, RowPlace place,
+                                          float* scratch) const {
+      if (type == kKvF16) {
+        store_f16(p, rotated, reinterpret_cast<f16_bits*>(place.data));
+        return;
+      }
+#pragma unroll
+      for (int i = 0; i < kMaxPairs; ++i) {
+        if (i >= head_dim(p) / 64) break;
+        int a, b;
+        pair(p, i, rotated, a, b);
+        scratch[a] = x0[i];
+        scratch[b] = x1[i];
+      }
+      __syncwarp();
+      const int lane = threadIdx.x % 32;
+      signed char* quants = reinterpret_cast<signed char*>(place.data);
+      for (int blk = 0; blk < head_dim(p) / kKvQ8Block; ++blk) {
+        const float x = scratch[blk * kKvQ8Block + lane];
+        float amax = fabsf(x);
+#pragma unroll
+        for (int o = 16; o > 0; o /= 2) amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, o));
+        const float d = amax / 127.f;
+        const float id = d != 0.f ? 1.f / d : 0.f;
+        quants[blk * kKvQ8Block + lane] = static_cast<signed char>(static_cast<int>(roundf(x * id)));
+        if (lane == 0) place.scales[blk] = kiln_dev::f32_to_f16(d);
+      }
+      __syncwarp();  // the scratch may be refilled by this warp's next row
+    }
+  };
 };
 
 }  // namespace kiln_kv

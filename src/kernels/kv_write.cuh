@@ -26,10 +26,18 @@ __global__ void __launch_bounds__(kKvWriteWarps * 32) kv_write(const __grid_cons
   const bool is_q = head < n_heads, is_v = head >= n_heads + n_kv_heads;
   const int pos = p.positions[token];
 
-  kiln_kv::HeadRow<HEAD_DIM, N_ROT, ROPE, QK_NORM, IN_F16> row(p, token, head, !is_v);
-  if (!is_v) row.norm_and_rope(p, is_q ? p.q_norm : p.k_norm, pos);
+  using Rope = kiln_kv::Rope<HEAD_DIM, N_ROT, ROPE, QK_NORM, IN_F16>;
+  typename Rope::HeadRow row;
+  typename Rope::Turn turn;
+  typename Rope::NormWeights weights;
+  row.load(p, token, head, !is_v);
+  if (!is_v) {
+    turn.load(p, pos);
+    weights.load(p, is_q ? p.q_norm : p.k_norm);
+    row.norm_and_rope(p, weights, turn);
+  }
   if (is_q) {
-    row.store_f16(static_cast<f16_bits*>(p.q_out) + (static_cast<long long>(token) * n_heads + head) * head_dim);
+    row.store_f16(p, true, static_cast<f16_bits*>(p.q_out) + (static_cast<long long>(token) * n_heads + head) * head_dim);
     return;
   }
   // The token's row in its page.
@@ -38,7 +46,7 @@ __global__ void __launch_bounds__(kKvWriteWarps * 32) kv_write(const __grid_cons
   const int page = p.page_table[static_cast<long long>(seq) * p.max_pages + pos / page_size];
   const int type = is_v ? V_TYPE : K_TYPE;
   __shared__ float scratch[kKvWriteWarps][256];  // q8_0 rows (HeadRow::store)
-  row.store(type, kiln_kv::cache_row(is_v ? p.v_pool : p.k_pool, type, head_dim, n_kv_heads, page_size, page, kv_head,
-                                     pos % page_size),
+  row.store(p, !is_v, type, kiln_kv::cache_row(is_v ? p.v_pool : p.k_pool, type, head_dim, n_kv_heads, page_size, page, kv_head,
+                                            pos % page_size),
             scratch[warp]);
 }
