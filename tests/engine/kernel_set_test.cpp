@@ -67,9 +67,10 @@ TEST(EngineKernelSet, FusedDecodeWriteReplacesDecodesKvWrite) {
 
 // An sm_80 target (A100: no wgmma, TMA or programmatic launch) gets the mma.sync GEMM and
 // attention, matvec_q8r with the norm epilogue, and no kernel it cannot run; its whole set
-// compiles for sm_80.
+// compiles for sm_80, attn_decode_write too.
 TEST(EngineKernelSet, Sm80TargetCompilesForSm80) {
-  const auto keys = engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"), {.target = {.sm_count = 108, .cc_major = 8}});
+  const engine::MatmulTarget a100{.sm_count = 108, .cc_major = 8};
+  auto keys = engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"), {.target = a100, .fuse_decode_write = false});
   std::set<std::string> kernels;
   bool norm_epilogue = false;
   for (const auto& k : keys) {
@@ -82,6 +83,8 @@ TEST(EngineKernelSet, Sm80TargetCompilesForSm80) {
   EXPECT_TRUE(norm_epilogue);
   EXPECT_EQ(kernels, (std::set<std::string>{"embed", "rmsnorm", "matvec_q8r", "gemm_q8_0", "kv_write", "attn_prefill",
                                             "attn_prefill_combine", "attn_decode", "attn_decode_combine", "sample"}));
+  for (const auto& k : engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"), {.target = a100, .fuse_decode_write = true}))
+    if (k.kernel == "attn_decode_write") keys.push_back(k);
   jit::testing::TempDir cache;
   jit::LibraryOptions options;
   options.arch = "sm_80";
