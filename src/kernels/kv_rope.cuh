@@ -51,12 +51,16 @@ struct Rope {
 
   __device__ __forceinline__ static int head_dim(const KvWriteParams& p) { return HEAD_DIM ? HEAD_DIM : p.head_dim; }
   __device__ __forceinline__ static int half_rot(const KvWriteParams& p) { return (N_ROT ? N_ROT : p.n_rot) / 2; }
-  // The elements of this lane's pair i of a row (rotated: a q or k row).
-  __device__ __forceinline__ static void pair(const KvWriteParams& p, int i, bool rotated, int& a, int& b) {
-    const int j = threadIdx.x % 32 + 32 * i;
-    const bool neox_pair = ROPE == kRopeNeox && rotated && j < half_rot(p);
-    a = neox_pair ? j : 2 * j;
-    b = neox_pair ? j + half_rot(p) : 2 * j + 1;
+  // fn(i, a, b) for this lane's pairs i of a row, elements a and b (rotated: a q or k row).
+  template <class Fn>
+  __device__ __forceinline__ static void for_each_pair(const KvWriteParams& p, bool rotated, Fn fn) {
+#pragma unroll
+    for (int i = 0; i < kMaxPairs; ++i) {
+      if (i >= head_dim(p) / 64) break;
+      const int j = threadIdx.x % 32 + 32 * i;
+      const bool neox_pair = ROPE == kRopeNeox && rotated && j < half_rot(p);
+      fn(i, neox_pair ? j : 2 * j, neox_pair ? j + half_rot(p) : 2 * j + 1);
+    }
   }
 
   // cos and sin (times YaRN's magnitude factor) of the angles of this lane's rotated pairs.
@@ -85,14 +89,10 @@ struct Rope {
     float w0[kMaxPairs], w1[kMaxPairs];
     __device__ __forceinline__ void load(const KvWriteParams& p, const float* weight) {
       if (!QK_NORM) return;
-#pragma unroll
-      for (int i = 0; i < kMaxPairs; ++i) {
-        if (i >= head_dim(p) / 64) break;
-        int a, b;
-        pair(p, i, true, a, b);
+      for_each_pair(p, true, [&](int i, int a, int b) {
         w0[i] = weight[a];
         w1[i] = weight[b];
-      }
+      });
     }
     // `first ? a : b` element by element: selects in registers (a reference chosen at run time
     // would put both in local memory).
@@ -115,11 +115,7 @@ struct Rope {
     // `rotated`: a q or k head.
     __device__ __forceinline__ void load(const KvWriteParams& p, int token, int head, bool rotated) {
       const long long src = token * p.qkv_stride + static_cast<long long>(head) * head_dim(p);
-#pragma unroll
-      for (int i = 0; i < kMaxPairs; ++i) {
-        if (i >= head_dim(p) / 64) break;
-        int a, b;
-        pair(p, i, rotated, a, b);
+      for_each_pair(p, rotated, [&](int i, int a, int b) {
         if (IN_F16) {
           const f16_bits* in = static_cast<const f16_bits*>(p.qkv) + src;
           x0[i] = kiln_dev::f16_to_f32(in[a]);
@@ -129,7 +125,7 @@ struct Rope {
           x0[i] = in[a];
           x1[i] = in[b];
         }
-      }
+      });
     }
 
     // A q or k row's norm (QK_NORM, weights loaded for it) and rotation (ROPE).
@@ -161,14 +157,10 @@ struct Rope {
 
     // This lane's pairs as f16 into a row of head_dim values (global or shared memory).
     __device__ __forceinline__ void store_f16(const KvWriteParams& p, bool rotated, f16_bits* dst) const {
-#pragma unroll
-      for (int i = 0; i < kMaxPairs; ++i) {
-        if (i >= head_dim(p) / 64) break;
-        int a, b;
-        pair(p, i, rotated, a, b);
+      for_each_pair(p, rotated, [&](int i, int a, int b) {
         dst[a] = kiln_dev::f32_to_f16(x0[i]);
         dst[b] = kiln_dev::f32_to_f16(x1[i]);
-      }
+      });
     }
 
     // The row as `type` stores it at `place`. q8_0: per block of 32, d = max|x| / 127 (kept as
@@ -182,14 +174,10 @@ struct Rope {
         store_f16(p, rotated, reinterpret_cast<f16_bits*>(place.data));
         return;
       }
-#pragma unroll
-      for (int i = 0; i < kMaxPairs; ++i) {
-        if (i >= head_dim(p) / 64) break;
-        int a, b;
-        pair(p, i, rotated, a, b);
+      for_each_pair(p, rotated, [&](int i, int a, int b) {
         scratch[a] = x0[i];
         scratch[b] = x1[i];
-      }
+      });
       __syncwarp();
       const int lane = threadIdx.x % 32;
       signed char* quants = reinterpret_cast<signed char*>(place.data);
