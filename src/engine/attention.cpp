@@ -177,7 +177,8 @@ AttnArgs kv_dequant_launch(const jit::Kernel& kernel, const AttnShape& s, const 
 }
 
 KvWriteParams kv_write_params(const KvWriteShape& s, KvWriteParams p) {
-  KILN_CHECK(p.qkv && p.positions && p.k_pool && p.v_pool, "kv_write: a null pointer among qkv, positions and the pools");
+  KILN_CHECK(p.qkv && p.positions && p.k_pool && p.v_pool,
+             "kv_write: a null pointer among qkv, positions and the pools");
   KILN_CHECK(!s.qk_norm || (p.q_norm && p.k_norm), "kv_write: qk norm without its weights");
   KILN_CHECK(s.rope == kRopeNone || p.inv_freq, "kv_write: RoPE without its frequency table");
   p.head_dim = s.head_dim;
@@ -396,7 +397,8 @@ void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCa
   };
 
   if (!fused)
-    if (const jit::Kernel* k = plan.next([&] { return kv_write_key(write); })) kv_write_launch(*k, write, write_params(), stream);
+    if (const jit::Kernel* k = plan.next([&] { return kv_write_key(write); }))
+      kv_write_launch(*k, write, write_params(), stream);
 
   AttnArgs a;
   a.q = args.q;

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <string_view>
 #include <map>
+#include <string_view>
 
 #include "engine/device_buffer.h"
 #include "engine/forward.h"

@@ -225,8 +225,10 @@ __device__ __forceinline__ void attn_decode_run(const AttnParams& p) {
     u32 ks = k_smem + (i % STAGES) * K_STAGE_BYTES, vs = v_smem + (i % STAGES) * V_STAGE_BYTES;
     if constexpr (WRITE) {
       if (tile == new_tile) {  // the stage is in (wait<0> above): the key's slot gets its row
-        place_row<K_TYPE, D, THREADS>(smem + (i % STAGES) * K_STAGE_BYTES, new_key % BN, new_k);
-        place_row<V_TYPE, D, THREADS>(smem + STAGES * K_STAGE_BYTES + (i % STAGES) * V_STAGE_BYTES, new_key % BN, new_v);
+        unsigned char* const k_stage = smem + (i % STAGES) * K_STAGE_BYTES;
+        unsigned char* const v_stage = smem + STAGES * K_STAGE_BYTES + (i % STAGES) * V_STAGE_BYTES;
+        place_row<K_TYPE, D, THREADS>(k_stage, new_key % BN, new_k);
+        place_row<V_TYPE, D, THREADS>(v_stage, new_key % BN, new_v);
         __syncthreads();
       }
     }

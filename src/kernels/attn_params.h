@@ -91,7 +91,9 @@ constexpr int attn_decode_tile_bytes(int head_dim, int stages, int k_type, int v
          (k_type == kKvQ8_0 ? f16_tile : 0) + (v_type == kKvQ8_0 ? f16_tile : 0);
 }
 // One token's row of one head as stored, rounded up to 16 bytes.
-constexpr int attn_decode_new_row_bytes(int type, int head_dim) { return (kv_row_bytes(type, head_dim) + 15) / 16 * 16; }
+constexpr int attn_decode_new_row_bytes(int type, int head_dim) {
+  return (kv_row_bytes(type, head_dim) + 15) / 16 * 16;
+}
 // What attn_decode_write adds after the tiles: its query heads as f16 rows [8][head_dim], the
 // step's K and V rows as stored, and with a q8_0 operand 256 floats a warp to quantize a row in.
 constexpr int attn_decode_write_bytes(int head_dim, int k_type, int v_type) {

@@ -37,7 +37,8 @@ __global__ void __launch_bounds__(kKvWriteWarps * 32) kv_write(const __grid_cons
     row.norm_and_rope(p, weights, turn);
   }
   if (is_q) {
-    row.store_f16(p, true, static_cast<f16_bits*>(p.q_out) + (static_cast<long long>(token) * n_heads + head) * head_dim);
+    f16_bits* q_out = static_cast<f16_bits*>(p.q_out) + (static_cast<long long>(token) * n_heads + head) * head_dim;
+    row.store_f16(p, true, q_out);
     return;
   }
   // The token's row in its page.
@@ -46,7 +47,8 @@ __global__ void __launch_bounds__(kKvWriteWarps * 32) kv_write(const __grid_cons
   const int page = p.page_table[static_cast<long long>(seq) * p.max_pages + pos / page_size];
   const int type = is_v ? V_TYPE : K_TYPE;
   __shared__ float scratch[kKvWriteWarps][256];  // q8_0 rows (HeadRow::store)
-  row.store(p, !is_v, type, kiln_kv::cache_row(is_v ? p.v_pool : p.k_pool, type, head_dim, n_kv_heads, page_size, page, kv_head,
-                                            pos % page_size),
-            scratch[warp]);
+  const kiln_kv::RowPlace place =
+      kiln_kv::cache_row(is_v ? p.v_pool : p.k_pool, type, head_dim, n_kv_heads, page_size, page, kv_head,
+                         pos % page_size);
+  row.store(p, !is_v, type, place, scratch[warp]);
 }

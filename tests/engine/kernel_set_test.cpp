@@ -83,7 +83,9 @@ TEST(EngineKernelSet, Sm80TargetCompilesForSm80) {
   EXPECT_TRUE(norm_epilogue);
   EXPECT_EQ(kernels, (std::set<std::string>{"embed", "rmsnorm", "matvec_q8r", "gemm_q8_0", "kv_write", "attn_prefill",
                                             "attn_prefill_combine", "attn_decode", "attn_decode_combine", "sample"}));
-  for (const auto& k : engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"), {.target = a100, .fuse_decode_write = true}))
+  const auto fused =
+      engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"), {.target = a100, .fuse_decode_write = true});
+  for (const auto& k : fused)
     if (k.kernel == "attn_decode_write") keys.push_back(k);
   jit::testing::TempDir cache;
   jit::LibraryOptions options;

@@ -186,7 +186,8 @@ void run(const WriteCase& c, Mode mode) {
   jit::Library& lib = library_for(mode);
   const jit::Kernel& kv_write = lib.get(kv_write_key(write));
   // The history, then a copy of the pools for the fused path.
-  if (n_hist) kv_write_launch(kv_write, write, write_params(d_hist_qkv, d_hist_pos, d_hist_seq, n_hist, d_k, d_v), nullptr);
+  if (n_hist)
+    kv_write_launch(kv_write, write, write_params(d_hist_qkv, d_hist_pos, d_hist_seq, n_hist, d_k, d_v), nullptr);
   jit::testing::sync_and_check(std::string(c.name) + ": history");
   KILN_CUDA_CHECK(cudaMemcpy(d_k2.get(), d_k.get(), k_bytes, cudaMemcpyDeviceToDevice));
   KILN_CUDA_CHECK(cudaMemcpy(d_v2.get(), d_v.get(), v_bytes, cudaMemcpyDeviceToDevice));
@@ -218,7 +219,8 @@ void run(const WriteCase& c, Mode mode) {
   jit::testing::sync_and_check(std::string(c.name) + ": kv_write + attn_decode");
 
   // Fused, on the copied pools.
-  const KvWriteParams fused = kv_write_params(write, write_params(d_step_qkv, d_step_pos, d_step_seq, n_seqs, d_k2, d_v2));
+  const KvWriteParams fused =
+      kv_write_params(write, write_params(d_step_qkv, d_step_pos, d_step_seq, n_seqs, d_k2, d_v2));
   AttnArgs b = a;
   b.q = nullptr;
   b.k_pool = d_k2.get();
