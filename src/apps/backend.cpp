@@ -50,7 +50,7 @@ class GpuBackend final : public Backend {
   GpuBackend(const model::Model& model, const BackendOptions& o)
       : engine_(model, engine::EngineOptions{.n_ctx = o.n_ctx, .n_ubatch = o.n_ubatch, .mode = o.mode,
                                              .quiet = o.quiet, .all_logits = o.all_logits,
-                                             .kv_types = o.kv_types}) {}
+                                             .kv_types = o.kv_types, .trace = o.trace}) {}
 
   std::string name() const override { return "CUDA"; }
   void set_mode(jit::Mode mode) override { engine_.set_mode(mode); }

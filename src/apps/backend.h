@@ -22,6 +22,7 @@ struct BackendOptions {
   bool quiet = false;        // no load-time summary on stderr
   bool all_logits = false;   // eval(..., all_logits = true) will be used (kiln logits)
   engine::KvTypes kv_types;  // KV cache element types (-ctk / -ctv); the CPU reference keeps f32
+  bool trace = false;        // kernels record a CTA timeline (jit/trace.h); the GPU engine only
 };
 
 class Backend {

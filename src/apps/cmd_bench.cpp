@@ -4,9 +4,12 @@
 // repetition starts from the same d-token context (the cache is truncated back to d).
 // -ctk / -ctv (comma lists, as llama-bench): every combination of K and V cache types runs as
 // its own engine (the cache's layout is fixed when it is made).
+// --trace DIR: the kernels are built to record a timeline of their CTAs (jit/trace.h), and each
+// test's last repetition is written to DIR as CSV (bench/trace_report.py reads it).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <random>
 
@@ -15,6 +18,7 @@
 #include "apps/command.h"
 #include "apps/model_summary.h"
 #include "gguf/gguf.h"
+#include "jit/trace.h"
 #include "model/model.h"
 #include "util/error.h"
 
@@ -36,7 +40,17 @@ struct BenchOptions {
   std::vector<std::string> cache_type_k{"f16"}, cache_type_v{"f16"};
   bool cpu = false;
   int threads = 0;
+  std::string trace_dir;  // "": no trace
 };
+
+// DIR/<model>-<jit>-<K type>-<V type>-<test>.csv, the test's spaces and '@' folded ("tg32-d0").
+std::string trace_path(const std::string& dir, const BenchResult& r) {
+  std::string test;
+  for (char c : r.test_name())
+    if (c != ' ' && c != '@') test += c;
+    else if (!test.empty() && test.back() != '-') test += '-';
+  return dir + "/" + r.model + "-" + r.jit + "-" + r.type_k + "-" + r.type_v + "-" + test + ".csv";
+}
 
 std::vector<int32_t> random_tokens(int n, int n_vocab, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -113,7 +127,9 @@ int run_bench(const BenchOptions& o) {
       bo.force_cpu = o.cpu;
       bo.threads = o.threads;
       bo.kv_types = types;
+      bo.trace = !o.trace_dir.empty();
       auto backend = make_backend(model, bo);
+      KILN_CHECK(!bo.trace || backend->name() == "CUDA", "--trace: the CPU reference runs no kernels to trace");
       auto tokens = random_tokens(max_depth + max_new, model.hp.n_vocab, 42);
       auto new_tokens = random_tokens(max_new, model.hp.n_vocab, 7);
 
@@ -142,7 +158,17 @@ int run_bench(const BenchOptions& o) {
                                   : time_tg(*backend, depth, new_tokens, n_gen);
             };
             once();  // warm-up
-            for (int rep = 0; rep < o.reps; ++rep) r.samples_ns.push_back(once());
+            for (int rep = 0; rep < o.reps; ++rep) {
+              const bool traced = bo.trace && rep == o.reps - 1;
+              if (traced) jit::trace_clear();
+              r.samples_ns.push_back(once());
+              if (traced) {
+                std::filesystem::create_directories(o.trace_dir);
+                const std::string file = trace_path(o.trace_dir, r);
+                const size_t n = jit::trace_write_csv(file);
+                std::fprintf(stderr, "kiln bench: %zu trace records in %s\n", n, file.c_str());
+              }
+            }
             std::fprintf(stderr, "kiln bench: %s %s %s/%s %s: %.2f t/s\n", r.model.c_str(), r.jit.c_str(),
                          r.type_k.c_str(), r.type_v.c_str(), r.test_name().c_str(), r.mean_ts());
             results.push_back(r);
@@ -181,6 +207,9 @@ Run add_bench(CLI::App& app) {
       ->delimiter(',');
   sub->add_flag("--cpu", o->cpu, "use the CPU reference even when a GPU is present");
   sub->add_option("-t,--threads", o->threads, "CPU reference threads");
+  sub->add_option("--trace", o->trace_dir,
+                  "write each test's last repetition as a timeline of the kernels' CTAs to this folder "
+                  "(kernels built to record it: slower; bench/trace_report.py)");
   return [o] { return run_bench(*o); };
 }
 

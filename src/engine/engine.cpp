@@ -64,6 +64,7 @@ struct Engine::State {
     if (!lib) {
       jit::LibraryOptions lo;
       lo.mode = m;
+      lo.trace = options.trace;
       lib = std::make_unique<jit::Library>(lo);
     }
     return *lib;

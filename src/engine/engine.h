@@ -13,6 +13,7 @@
 #include "jit/key.h"
 #include "engine/kv_cache.h"
 #include "jit/library.h"
+#include "jit/trace.h"
 #include "model/model.h"
 
 namespace kiln::engine {
@@ -36,6 +37,9 @@ struct EngineOptions {
   // (attn_decode_write): one kernel fewer a layer. Off until measured on the H100; the default
   // comes from $KILN_FUSE_DECODE_WRITE (1 on, 0 or unset off).
   bool fuse_decode_write = fuse_decode_write_from_env();
+  // Kernels built to record a timeline of their CTAs (jit/trace.h; $KILN_TRACE=1): slower, for
+  // seeing where a step's time goes.
+  bool trace = jit::trace_from_env();
 };
 
 using cpu::SamplerSettings;

@@ -52,6 +52,7 @@ Library::Library(LibraryOptions options)
     : options_(std::move(options)), sources_(options_.sources ? options_.sources : &SourceSet::builtin()) {
   arch_ = options_.arch;
   if (arch_.empty() && Device::has_device()) arch_ = Device::current().arch();
+  if (options_.trace) options_.extra_flags.push_back("-DKILN_TRACE");
   if (!arch_.empty()) flags_ = compile_flags(arch_, options_.extra_flags);
   nvrtc_version_ = nvrtc_version();
   if (!options_.cache_dir.empty()) disk_ = std::make_unique<DiskCache>(options_.cache_dir, options_.warn);
@@ -155,6 +156,14 @@ void Library::fill(Slot& slot, const KernelKey& resolved, bool load_into_memory,
   if (status != cudaSuccess) {
     cudaLibraryUnload(library);
     fail(name, ": kernel ", compiled.lowered_name, " not found in its cubin: ", cudaGetErrorString(status));
+  }
+  if (options_.trace) {
+    try {
+      trace_attach(library, name);
+    } catch (...) {
+      cudaLibraryUnload(library);
+      throw;
+    }
   }
   const bool programmatic = options_.programmatic_launch && Device::current().cc_major >= 9 &&
                             waits_for_previous_kernel(*sources_, resolved.file);

@@ -20,6 +20,7 @@
 #include "jit/key.h"
 #include "jit/log.h"
 #include "jit/sources.h"
+#include "jit/trace.h"
 
 namespace kiln::jit {
 
@@ -31,6 +32,9 @@ struct LibraryOptions {
   // Launch the kernels whose source waits for the previous kernel programmatically (sm_90+,
   // kernels/common.cuh); $KILN_PDL=0 turns it off (to compare, or to rule it out).
   bool programmatic_launch = programmatic_launch_from_env();
+  // Kernels built with -DKILN_TRACE, recording a timeline of their CTAs (jit/trace.h);
+  // $KILN_TRACE=1. A separate cache key (the flag is part of it).
+  bool trace = trace_from_env();
   int threads = 0;                        // prepare()'s compile threads; 0 = default_threads()
   const SourceSet* sources = nullptr;     // null = the embedded src/kernels (tests pass their own)
   std::vector<std::string> extra_flags;   // appended to NVRTC's flags (part of every cache key)

@@ -345,6 +345,7 @@ __device__ __forceinline__ void attn_decode_run(const AttnParams& p) {
 template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int STAGES, int K_TYPE,
           int V_TYPE>
 __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode(const __grid_constant__ AttnParams p) {
+  KILN_TRACE_KERNEL();
   kiln_attn::attn_decode_run<HEAD_DIM, GQA, N_KV_HEADS, WINDOW, PAGE_SIZE, SINKS, STAGES, K_TYPE, V_TYPE, 0, 0,
                              kRopeNone, 0, 0>(p);
 }

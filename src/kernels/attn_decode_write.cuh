@@ -9,6 +9,7 @@
 template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int STAGES, int K_TYPE,
           int V_TYPE, int N_ROT, int ROPE, int QK_NORM, int IN_F16>
 __global__ void __launch_bounds__(kAttnDecodeWarps * 32) attn_decode_write(const __grid_constant__ AttnParams p) {
+  KILN_TRACE_KERNEL();
   kiln_attn::attn_decode_run<HEAD_DIM, GQA, N_KV_HEADS, WINDOW, PAGE_SIZE, SINKS, STAGES, K_TYPE, V_TYPE, 1, N_ROT,
                              ROPE, QK_NORM, IN_F16>(p);
 }

@@ -11,6 +11,7 @@
 
 template <int HEAD_DIM, int GQA, int N_KV_HEADS, int SINKS, int BLOCK_M>
 __global__ void __launch_bounds__(128) attn_prefill_combine(const __grid_constant__ AttnParams p) {
+  KILN_TRACE_KERNEL();
   kiln_dev::allow_next_kernel_to_launch();
   kiln_dev::wait_for_previous_kernel();
   using namespace kiln_attn;

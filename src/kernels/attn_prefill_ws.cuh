@@ -21,6 +21,7 @@
 
 template <int HEAD_DIM, int GQA, int N_KV_HEADS, int WINDOW, int PAGE_SIZE, int SINKS, int WARPS, int WGMMA>
 __global__ void __launch_bounds__(WARPS * 32 + 128, 1) attn_prefill_ws(const __grid_constant__ AttnParams p) {
+  KILN_TRACE_KERNEL();
   kiln_dev::allow_next_kernel_to_launch();
   kiln_dev::wait_for_previous_kernel();
   using namespace kiln_attn;

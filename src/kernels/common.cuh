@@ -4,7 +4,55 @@
 // here with PTX instead of cuda_fp16.h: a kernel that needs nothing else compiles in ~100 ms.
 // Every kernel includes this first; nothing here touches host code.
 
+// Timeline trace (jit/trace.h), compiled in only with -DKILN_TRACE (KILN_TRACE=1): thread 0 of
+// each CTA records when the CTA starts (KILN_TRACE_KERNEL, every kernel's first statement), when
+// its wait for the previous kernel returns, and when it ends, with %globaltimer and its SM, into
+// the buffer the host points this module's kiln_trace_records at (null: nothing is recorded).
+#ifdef KILN_TRACE
+extern "C" {
+__device__ unsigned long long* kiln_trace_records;  // [0] count, [1] capacity, then two words a record
+__device__ unsigned int kiln_trace_kernel;          // this module's kernel id (jit/trace.h)
+}
+#endif
+
 namespace kiln_dev {
+
+enum : unsigned { kTraceStart = 0, kTraceWaited = 1, kTraceEnd = 2 };
+
+// Records `event` for this CTA (KILN_TRACE builds; a no-op otherwise). A record is the time in
+// ns, then kernel id << 48 | event << 40 | SM << 32 | CTA (linear over the grid).
+__device__ __forceinline__ void trace(unsigned event) {
+#ifdef KILN_TRACE
+  unsigned long long* records = kiln_trace_records;
+  if (threadIdx.x + threadIdx.y + threadIdx.z != 0 || records == nullptr) return;
+  unsigned long long now;
+  unsigned sm;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+  asm volatile("mov.u32 %0, %%smid;" : "=r"(sm));
+  const unsigned cta = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+  const unsigned long long i = atomicAdd(records, 1ull);
+  if (i >= records[1]) return;  // full: the count still says how many were wanted
+  records[2 + 2 * i] = now;
+  records[3 + 2 * i] = static_cast<unsigned long long>(kiln_trace_kernel) << 48 |
+                       static_cast<unsigned long long>(event) << 40 |
+                       static_cast<unsigned long long>(sm & 0xffu) << 32 | cta;
+#else
+  (void)event;
+#endif
+}
+
+#ifdef KILN_TRACE
+// Records the CTA's start where it is declared and its end where it goes out of scope.
+struct TraceScope {
+  __device__ __forceinline__ TraceScope() { trace(kTraceStart); }
+  __device__ __forceinline__ ~TraceScope() { trace(kTraceEnd); }
+};
+#define KILN_TRACE_KERNEL() const kiln_dev::TraceScope kiln_trace_scope
+#else
+#define KILN_TRACE_KERNEL() \
+  do {                      \
+  } while (0)
+#endif
 
 // Programmatic dependent launch (sm_90+). The engine launches a kernel whose source calls
 // wait_for_previous_kernel() so that it may be scheduled while the kernel before it on the
@@ -25,6 +73,7 @@ __device__ __forceinline__ void wait_for_previous_kernel() {
 #if __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
+  trace(kTraceWaited);
 }
 
 // Starts pulling `bytes` (a multiple of 16, 16-byte aligned address) from global memory into L2

@@ -8,6 +8,7 @@
 
 template <int N_EMBD, int THREADS>
 __global__ void __launch_bounds__(THREADS) embed(const __grid_constant__ EmbedParams p) {
+  KILN_TRACE_KERNEL();
   kiln_dev::allow_next_kernel_to_launch();
   kiln_dev::wait_for_previous_kernel();
   using namespace kiln_dev;

@@ -416,6 +416,7 @@ template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int TILE_N, int TIL
           int WGMMA, int NOINC, int TMA, int CLUSTER>
 __global__ void __launch_bounds__(WGMMA ? 384 : 256, 1) KILN_GEMM_CLUSTER_DIMS(CLUSTER)
     gemm_q8_0(const __grid_constant__ GemmQ8_0Params p) {
+  KILN_TRACE_KERNEL();
   kiln_dev::allow_next_kernel_to_launch();
   kiln_dev::wait_for_previous_kernel();
   extern __shared__ unsigned char gemm_q8_0_smem[];

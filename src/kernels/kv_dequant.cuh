@@ -11,6 +11,7 @@
 
 template <int HEAD_DIM, int N_KV_HEADS, int PAGE_SIZE, int K_TYPE, int V_TYPE>
 __global__ void __launch_bounds__(kKvDequantThreads) kv_dequant(const __grid_constant__ KvDequantParams p) {
+  KILN_TRACE_KERNEL();
   kiln_dev::allow_next_kernel_to_launch();
   kiln_dev::wait_for_previous_kernel();
   const int head_dim = HEAD_DIM ? HEAD_DIM : p.head_dim;

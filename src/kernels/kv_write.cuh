@@ -11,6 +11,7 @@
 template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int N_ROT, int PAGE_SIZE, int ROPE, int QK_NORM, int IN_F16,
           int K_TYPE, int V_TYPE>
 __global__ void __launch_bounds__(kKvWriteWarps * 32) kv_write(const __grid_constant__ KvWriteParams p) {
+  KILN_TRACE_KERNEL();
   kiln_dev::allow_next_kernel_to_launch();
   kiln_dev::wait_for_previous_kernel();
   using kiln_dev::f16_bits;

@@ -93,6 +93,7 @@ template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int NORM, int MAX_T
           int MIN_BLOCKS, int PREFETCH_KIB>
 __global__ void __launch_bounds__(WARPS * 32, K || MIN_BLOCKS >= 3 ? MIN_BLOCKS : 3)
     matvec_q8r(const __grid_constant__ MatvecQ8rParams p) {
+  KILN_TRACE_KERNEL();
   using namespace kiln_q8;
   static_assert(MAX_TOKENS >= 1 && MAX_TOKENS <= 8, "matvec_q8r: max_tokens must be 1..8");
   static_assert(K % 32 == 0 && WARPS >= 1 && UNROLL >= 1 && MIN_BLOCKS >= 1, "matvec_q8r: bad constants");

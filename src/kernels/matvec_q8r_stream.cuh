@@ -130,6 +130,7 @@ template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int NORM, int MAX_T
           int STAGES, int IN_NORM>
 __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
     matvec_q8r_stream(const __grid_constant__ MatvecQ8rParams p) {
+  KILN_TRACE_KERNEL();
   using namespace kiln_q8;
   static_assert(MAX_TOKENS >= 1 && MAX_TOKENS <= 8, "matvec_q8r_stream: max_tokens must be 1..8");
   static_assert(K % 256 == 0 && CHUNK % 256 == 0 && CONSUMERS >= 1 && STAGES >= 2,

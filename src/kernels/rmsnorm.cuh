@@ -107,6 +107,7 @@ __device__ __forceinline__ void rmsnorm_row(const float* x, const float* res, fl
 
 template <int N_EMBD, int FUSE_RESIDUAL, int OUT_F16, int THREADS>
 __global__ void __launch_bounds__(THREADS) rmsnorm(const __grid_constant__ RmsnormParams p) {
+  KILN_TRACE_KERNEL();
   kiln_dev::allow_next_kernel_to_launch();
   kiln_dev::wait_for_previous_kernel();
   __shared__ float scratch[32];

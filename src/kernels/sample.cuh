@@ -55,6 +55,7 @@ __device__ inline void block_argmax(float v, int idx, float* sv, int* si, float*
 // N_VOCAB: 0 = read p.n_vocab (generic).
 template <int N_VOCAB>
 __global__ void __launch_bounds__(1024) sample(const __grid_constant__ SampleParams p) {
+  KILN_TRACE_KERNEL();
   kiln_dev::allow_next_kernel_to_launch();
   kiln_dev::wait_for_previous_kernel();
   using namespace kiln_sample;

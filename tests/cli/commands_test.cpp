@@ -78,6 +78,10 @@ TEST_F(Commands, BenchRejectsBadFlags) {
   auto jit = kiln("bench -m " + model + " --jit fast");
   EXPECT_EQ(jit.exit_code, 1);
   EXPECT_NE(jit.err.find("fast"), std::string::npos) << jit.err;
+  auto trace = kiln("bench -m " + model + " -p 8 -n 0 -r 1 --cpu --trace " + file("trace"));
+  EXPECT_EQ(trace.exit_code, 1);
+  EXPECT_NE(last_line(trace.err).find("--trace: the CPU reference runs no kernels to trace"), std::string::npos)
+      << trace.err;
 }
 
 TEST_F(Commands, BenchOnTheCpuReferenceWritesATable) {

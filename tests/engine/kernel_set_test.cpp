@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "engine/kernel_set.h"
@@ -96,6 +98,31 @@ TEST(EngineKernelSet, Sm80TargetCompilesForSm80) {
   const jit::LoadSummary summary = library.precompile(keys);
   EXPECT_EQ(summary.compiled, summary.needed);
   std::printf("[ timing ] qwen3-4b for sm_80: %s\n", summary.line().c_str());
+}
+
+// The timeline build (KILN_TRACE=1, jit/trace.h) of every decode and prefill kernel compiles, and
+// each cubin holds the variables the host points at the trace buffer.
+TEST(EngineKernelSet, TraceBuildCompilesForSm90a) {
+  std::vector<jit::KernelKey> keys;
+  for (bool fused : {false, true}) {
+    const auto set = engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"), {.fuse_decode_write = fused});
+    keys.insert(keys.end(), set.begin(), set.end());
+  }
+  jit::testing::TempDir cache;
+  jit::LibraryOptions options;
+  options.arch = "sm_90a";
+  options.cache_dir = cache.path();
+  options.strict = false;
+  options.trace = true;
+  jit::Library library(options);
+  const jit::LoadSummary summary = library.precompile(keys);
+  EXPECT_EQ(summary.compiled, summary.needed);
+  for (const jit::CacheEntryInfo& entry : jit::DiskCache(cache.path(), nullptr).list()) {
+    std::ifstream in(entry.path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_NE(bytes.find("kiln_trace_records"), std::string::npos) << entry.name;
+    EXPECT_NE(bytes.find("kiln_trace_kernel"), std::string::npos) << entry.name;
+  }
 }
 
 TEST(EngineKernelSet, AllLogitsAddsTheirKernels) {
