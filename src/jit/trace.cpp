@@ -63,7 +63,9 @@ void trace_attach(cudaLibrary_t library, const std::string& kernel_name) {
 void trace_clear() {
   TraceState& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
-  if (s.buffer) KILN_CUDA_CHECK(cudaMemset(s.buffer, 0, sizeof(uint64_t)), "trace clear");
+  if (!s.buffer) return;
+  KILN_CUDA_CHECK(cudaMemset(s.buffer, 0, sizeof(uint64_t)), "trace clear");
+  KILN_CUDA_CHECK(cudaDeviceSynchronize(), "trace clear");  // cudaMemset may return before it is done
 }
 
 std::vector<TraceRecord> trace_download(uint64_t* dropped) {
