@@ -5,9 +5,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
-#include <string_view>
 
 #include "engine/device_buffer.h"
 #include "engine/forward.h"
@@ -15,6 +13,7 @@
 #include "jit/cuda_check.h"
 #include "jit/device.h"
 #include "plan/kernel_plan.h"
+#include "util/env.h"
 #include "util/error.h"
 #include "util/format.h"
 
@@ -103,12 +102,7 @@ struct Engine::State {
   }
 };
 
-bool fuse_decode_write_from_env() {
-  const char* v = std::getenv("KILN_FUSE_DECODE_WRITE");
-  if (!v || std::string_view(v) == "0") return false;
-  KILN_CHECK(std::string_view(v) == "1", "KILN_FUSE_DECODE_WRITE must be 0 or 1, got '", v, "'");
-  return true;
-}
+bool fuse_decode_write_from_env() { return env_switch("KILN_FUSE_DECODE_WRITE"); }
 
 std::string Engine::unsupported_arch(const model::Model& model) {
   const std::string& arch = model.arch.name;

@@ -18,7 +18,7 @@
 
 namespace kiln::engine {
 
-// $KILN_FUSE_DECODE_WRITE: "1" true, "0" or unset false; throws kiln::Error on another value.
+// $KILN_FUSE_DECODE_WRITE as a switch (util/env.h).
 bool fuse_decode_write_from_env();
 
 struct EngineOptions {

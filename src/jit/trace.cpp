@@ -1,12 +1,11 @@
 #include "jit/trace.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <fstream>
 #include <mutex>
-#include <string_view>
 
 #include "jit/cuda_check.h"
+#include "util/env.h"
 #include "util/error.h"
 
 namespace kiln::jit {
@@ -37,12 +36,7 @@ void set_global(cudaLibrary_t library, const char* name, const T& value) {
 
 }  // namespace
 
-bool trace_from_env() {
-  const char* v = std::getenv("KILN_TRACE");
-  if (!v || std::string_view(v) == "0") return false;
-  KILN_CHECK(std::string_view(v) == "1", "KILN_TRACE must be 0 or 1, got '", v, "'");
-  return true;
-}
+bool trace_from_env() { return env_switch("KILN_TRACE"); }
 
 void trace_attach(cudaLibrary_t library, const std::string& kernel_name) {
   TraceState& s = state();

@@ -21,7 +21,7 @@ struct TraceRecord {
   uint32_t cta = 0;    // linear over the grid: x + X (y + Y z)
 };
 
-// $KILN_TRACE: "1" on, "0" or unset off; throws kiln::Error on another value.
+// $KILN_TRACE as a switch (util/env.h).
 bool trace_from_env();
 
 // Points a loaded (KILN_TRACE-built) kernel library's trace variables at the process's buffer

@@ -24,6 +24,15 @@ model::Model preset_shapes(const std::string& name) {
   return model::shape_only_model(model::arch_traits(preset.arch), model::synthetic_hparams(preset, {}));
 }
 
+// Options of a library that compiles for `arch` into `cache_dir` (kept, to read the cubins back).
+jit::LibraryOptions compile_options(const std::string& arch, const std::string& cache_dir) {
+  jit::LibraryOptions options;
+  options.arch = arch;
+  options.cache_dir = cache_dir;
+  options.strict = false;
+  return options;
+}
+
 const std::vector<std::string> kDensePresets = {"llama-8b-q8_0", "qwen2-1.5b-q8_0", "qwen2-3b-q8_0",
                                                 "qwen2-7b-q8_0", "qwen3-4b-q8_0"};
 
@@ -90,11 +99,7 @@ TEST(EngineKernelSet, Sm80TargetCompilesForSm80) {
   for (const auto& k : fused)
     if (k.kernel == "attn_decode_write") keys.push_back(k);
   jit::testing::TempDir cache;
-  jit::LibraryOptions options;
-  options.arch = "sm_80";
-  options.cache_dir = cache.path();
-  options.strict = false;
-  jit::Library library(options);
+  jit::Library library(compile_options("sm_80", cache.path()));
   const jit::LoadSummary summary = library.precompile(keys);
   EXPECT_EQ(summary.compiled, summary.needed);
   std::printf("[ timing ] qwen3-4b for sm_80: %s\n", summary.line().c_str());
@@ -109,10 +114,7 @@ TEST(EngineKernelSet, TraceBuildCompilesForSm90a) {
     keys.insert(keys.end(), set.begin(), set.end());
   }
   jit::testing::TempDir cache;
-  jit::LibraryOptions options;
-  options.arch = "sm_90a";
-  options.cache_dir = cache.path();
-  options.strict = false;
+  jit::LibraryOptions options = compile_options("sm_90a", cache.path());
   options.trace = true;
   jit::Library library(options);
   const jit::LoadSummary summary = library.precompile(keys);
@@ -147,11 +149,8 @@ TEST(EngineKernelSet, RefusesArchsTheEngineDoesNotRun) {
 TEST(EngineKernelSet, DensePresetsCompileForSm90aInBothBuilds) {
   for (jit::Mode mode : {jit::Mode::specialized, jit::Mode::generic}) {
     jit::testing::TempDir cache;
-    jit::LibraryOptions options;
-    options.arch = "sm_90a";
-    options.cache_dir = cache.path();  // compiles everything, and keeps the cubins to read back
+    jit::LibraryOptions options = compile_options("sm_90a", cache.path());
     options.mode = mode;
-    options.strict = false;
     jit::Library library(options);
     std::vector<jit::KernelKey> keys;
     for (const auto& name : kDensePresets)
