@@ -1,8 +1,9 @@
 // The kernel timeline (jit/trace.h) on the GPU: a KILN_TRACE build of rmsnorm launched twice
 // records, for every CTA of each launch, one start, one return from its wait and one end, in that
-// order in time, on a real SM, under the kernel's printed name; a normal build records nothing.
+// order in time, under the kernel's printed name; a normal build records nothing.
 #include <algorithm>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "jit/builtin_kernels.h"
@@ -56,14 +57,16 @@ TEST(TraceGpu, EveryCtaRecordsStartWaitAndEnd) {
   ASSERT_EQ(records.size(), size_t(2 * 3 * ctas));
   const auto& names = trace_kernel_names();
   std::map<std::tuple<uint32_t, int>, std::vector<uint64_t>> times;  // (cta, event) -> times
+  std::set<int> sms;  // %smid need not be below the SM count (its numbering may have holes)
   for (const TraceRecord& r : records) {
     ASSERT_LT(r.kernel, int(names.size()));
     EXPECT_EQ(names[r.kernel], traced.name());
-    EXPECT_LT(r.sm, Device::current().sm_count);
+    sms.insert(r.sm);
     ASSERT_LT(r.cta, uint32_t(ctas));
     ASSERT_LE(r.event, 2);
     times[{r.cta, r.event}].push_back(r.t_ns);
   }
+  EXPECT_LE(int(sms.size()), Device::current().sm_count);
   for (uint32_t cta = 0; cta < uint32_t(ctas); ++cta) {
     for (int event = 0; event < 3; ++event) {
       auto& t = times[{cta, event}];
