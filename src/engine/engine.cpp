@@ -103,6 +103,11 @@ struct Engine::State {
 };
 
 bool fuse_decode_write_from_env() { return env_switch("KILN_FUSE_DECODE_WRITE"); }
+int stream_stages_from_env() {
+  const int stages = env_int("KILN_STREAM_STAGES", 0, 0, 8);
+  KILN_CHECK(stages != 1, "KILN_STREAM_STAGES must be 0 (the default) or 2..8, got 1");
+  return stages;
+}
 
 std::string Engine::unsupported_arch(const model::Model& model) {
   const std::string& arch = model.arch.name;
@@ -128,6 +133,7 @@ Engine::Engine(const model::Model& model, const EngineOptions& options)
   ForwardConfig config = forward_config(model, options.n_ctx, options.n_ubatch, device, options.kv_types);
   if (options.target_cc_major) config.target.cc_major = options.target_cc_major;
   config.fuse_decode_write = options.fuse_decode_write;
+  config.stream_stages = options.stream_stages;
   check_fits({{"weights", weight_bytes(model)},
               {"KV cache", config.kv_cache_bytes},
               {"activations", config.activation_bytes}});

@@ -20,6 +20,8 @@ namespace kiln::engine {
 
 // $KILN_FUSE_DECODE_WRITE as a switch (util/env.h).
 bool fuse_decode_write_from_env();
+// $KILN_STREAM_STAGES: 0 (unset) or 2..8.
+int stream_stages_from_env();
 
 struct EngineOptions {
   int n_ctx = 4096;      // tokens the KV cache holds
@@ -37,6 +39,10 @@ struct EngineOptions {
   // (attn_decode_write): one kernel fewer a layer. Off until measured on the H100; the default
   // comes from $KILN_FUSE_DECODE_WRITE (1 on, 0 or unset off).
   bool fuse_decode_write = fuse_decode_write_from_env();
+  // Ring stages of the decode mat-vecs (matvec_q8r_stream), at most: more bytes of the next
+  // product on chip while the kernels before it drain. 0: the default (kMatvecStreamStages); the
+  // default comes from $KILN_STREAM_STAGES (2..8), for A/B runs until measured.
+  int stream_stages = stream_stages_from_env();
   // Kernels built to record a timeline of their CTAs (jit/trace.h; $KILN_TRACE=1): slower, for
   // seeing where a step's time goes.
   bool trace = jit::trace_from_env();

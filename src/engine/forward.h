@@ -40,6 +40,7 @@ struct ForwardConfig {
   MatmulTarget target;
   KvTypes kv_types;             // K and V cache element types
   bool fuse_decode_write = false;  // decode's kv_write inside attention (AttentionConfig)
+  int stream_stages = 0;           // decode mat-vecs' ring stages, at most (0: kMatvecStreamStages)
   uint64_t kv_cache_bytes = 0;
   uint64_t activation_bytes = 0;
 };

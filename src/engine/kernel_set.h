@@ -19,6 +19,7 @@ struct KernelSetOptions {
   MatmulTarget target;      // the GPU the keys are for (H100 by default)
   KvTypes kv_types;         // K and V cache element types the engine will run with
   bool fuse_decode_write = fuse_decode_write_from_env();  // as EngineOptions'
+  int stream_stages = stream_stages_from_env();           // as EngineOptions'
 };
 
 // Distinct keys, in first-use order, as specialized keys (apply KernelKey::for_mode for the

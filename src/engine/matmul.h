@@ -239,7 +239,8 @@ inline bool matvec_stream_fits(const MatmulShape& s) {
 // matvec_q8r_stream's defaults (kernels/matvec_q8r_stream.cuh), measured on H100 (notes/decode.md):
 // 8 consumer warps; chunks of 2048 weights in 3 stages, 123 KB of shared memory at one token, so
 // that two of these CTAs never share an SM (2048 x 2 and 1024 x 4, which let the next product's
-// CTA in beside this one, decoded 8-15% slower end to end).
+// CTA in beside this one, decoded 8-15% slower end to end). Deeper rings at one CTA per SM (4-6
+// stages, 157-220 KB: EngineOptions::stream_stages) are written but not yet measured.
 constexpr int kMatvecStreamConsumers = 8;
 constexpr int kMatvecStreamChunk = 2048;
 constexpr int kMatvecStreamStages = 3;
@@ -272,6 +273,15 @@ inline jit::KernelKey matvec_q8r_stream_key(const MatmulShape& s, int max_tokens
                                              tuning_const("stages", stages), variant_const("in_norm", s.in_norm)});
   key.dynamic_smem_bytes = matvec_stream_smem(s, max_tokens, tuning);
   return key;
+}
+
+// The deepest ring of at most `most` stages (>= 2) that fits matvec_q8r_stream's shared memory for
+// `s` at max_tokens (2 when none does: the key then refuses the shape).
+inline int matvec_stream_stages_up_to(const MatmulShape& s, int max_tokens, int most) {
+  int stages = 2;
+  for (int n = 3; n <= most; ++n)
+    if (matvec_stream_smem(s, max_tokens, {.stream_stages = n}) <= 227 * 1024) stages = n;
+  return stages;
 }
 
 // Whether the decode mat-vec of `s` (s.in_norm aside) at max_tokens can normalize its own input

@@ -127,6 +127,28 @@ TEST(EngineKernelSet, TraceBuildCompilesForSm90a) {
   }
 }
 
+// Deeper rings (EngineOptions::stream_stages): every decode product of the dense presets gets the
+// deepest that fits, at least 5 stages at one token, and llama-8b's set compiles.
+TEST(EngineKernelSet, DeeperRingsFitEveryDecodeProduct) {
+  for (const auto& name : kDensePresets) {
+    int streams = 0;
+    for (const auto& key : engine::engine_kernel_set(preset_shapes(name), {.stream_stages = 8})) {
+      if (key.kernel != "matvec_q8r_stream") continue;
+      ++streams;
+      EXPECT_LE(key.dynamic_smem_bytes, 227 * 1024) << key.str();
+      if (key.get("max_tokens") == 1) {
+        EXPECT_GE(key.get("stages"), 5) << key.str();
+      }
+    }
+    EXPECT_GT(streams, 0) << name;
+  }
+  jit::testing::TempDir cache;
+  jit::Library library(compile_options("sm_90a", cache.path()));
+  const auto keys = engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"), {.stream_stages = 8});
+  const jit::LoadSummary summary = library.precompile(keys);
+  EXPECT_EQ(summary.compiled, summary.needed);
+}
+
 TEST(EngineKernelSet, AllLogitsAddsTheirKernels) {
   const model::Model shapes = preset_shapes("qwen2-1.5b-q8_0");
   const auto plain = engine::engine_kernel_set(shapes);

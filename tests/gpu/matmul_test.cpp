@@ -301,7 +301,8 @@ TEST(MatmulGpu, MatvecRegisterBudgets) {
 // The streamed mat-vec (matvec_q8r_stream) on shapes it runs: fewer tiles than SMs, a last
 // chunk of K shorter than the others (k = 1280 in chunks of 1024 or 2048: 4 groups for 8
 // consumer warps), more tiles than SMs (CTAs loop over tiles; the ring wraps across tiles); the
-// default chunk and ring, and chunks of 256 in a 2-stage ring (the ring wraps within a tile).
+// default chunk and ring, chunks of 256 in a 2-stage ring (the ring wraps within a tile), and at
+// one token the deepest ring the engine may take (EngineOptions::stream_stages).
 const std::vector<Shape> kStreamShapes = {{64, 256}, {256, 1280}, {4096, 4352}};
 
 TEST(MatmulGpu, MatvecStream) {
@@ -318,6 +319,15 @@ TEST(MatmulGpu, MatvecStream) {
       run_sweep(mode, t, {1, 7}, kStreamShapes);
       if (HasFailure()) return;
     }
+  for (const Shape& shape : kStreamShapes) {
+    MatmulTuning deep_ring;
+    deep_ring.stream_stages = matvec_stream_stages_up_to({shape.n, shape.k, MatmulOut::f16}, 1, 8);
+    ASSERT_GE(deep_ring.stream_stages, 5);
+    for (Mode mode : {Mode::specialized, Mode::generic}) {
+      run_sweep(mode, deep_ring, {1}, {shape});
+      if (HasFailure()) return;
+    }
+  }
 }
 
 // The sm_80 GEMM path (mma.sync), which sm_90 never picks by itself.
@@ -450,11 +460,11 @@ TEST(MatmulGpu, NormEpilogue) {
 // same in double, unrounded; on top of the accumulation bound each input element may be off by
 // its f16 rounding (2^-11 relative) and the f32 scale by ~2^-20, so the bound is
 // (k 2^-23 + 2^-11 + 2^-20) sum |x w|. A wrong row, scale or weight index is off by O(1).
-void run_in_norm_case(Mode mode, const Shape& shape, int m, const Variant& v) {
+void run_in_norm_case(Mode mode, const Shape& shape, int m, const Variant& v, const MatmulTuning& tuning = {}) {
   Problem& p = problem(shape.n, shape.k, m);  // its weights; the activations are made here
   const MatmulShape s{.n = shape.n, .k = shape.k, .out = v.out, .act = v.act, .has_bias = v.bias, .in_norm = true};
   const jit::Device& dev = jit::Device::current();
-  const jit::KernelKey key = matmul_key(s, m, MatmulTarget{dev.sm_count, dev.cc_major});
+  const jit::KernelKey key = matmul_key(s, m, MatmulTarget{dev.sm_count, dev.cc_major}, tuning);
   ASSERT_EQ(key.kernel, "matvec_q8r_stream");
   jit::Library& lib = jit::testing::library_for(mode);
   SCOPED_TRACE(::testing::Message() << lib.resolve(key).str() << " m=" << m << " n=" << shape.n << " k=" << shape.k
@@ -544,6 +554,12 @@ TEST(MatmulGpu, InputNorm) {
         if (HasFailure()) return;
       }
     }
+  // The deepest ring beside the normalized rows (EngineOptions::stream_stages), as llama-8b's qkv.
+  const MatmulShape qkv{.n = 6144, .k = 4096, .out = MatmulOut::f32, .in_norm = true};
+  MatmulTuning deep_ring;
+  deep_ring.stream_stages = matvec_stream_stages_up_to(qkv, 1, 8);
+  ASSERT_GE(deep_ring.stream_stages, 5);
+  for (Mode mode : {Mode::specialized, Mode::generic}) run_in_norm_case(mode, {6144, 4096}, 1, plain, deep_ring);
 }
 
 }  // namespace
