@@ -60,7 +60,8 @@ def main():
     stats = defaultdict(lambda: defaultdict(list))
     prev_end = None
     if args.launches:
-        print(f"{'#':>4} {'kernel':<22} {'ctas':>5} {'start':>9} {'ramp':>7} {'handoff':>8} {'busy':>8} {'tail':>7}  (us)")
+        print(f"{'#':>4} {'kernel':<22} {'ctas':>5} {'start':>9} {'ramp':>7} {'handoff':>8} {'busy':>8} "
+              f"{'tail':>7}  (us)")
     for i, (kernel, ev) in enumerate(ls):
         starts, waits, ends = ev["start"], ev["waited"], ev["end"]
         if not starts or not ends:

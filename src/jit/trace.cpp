@@ -42,7 +42,8 @@ void trace_attach(cudaLibrary_t library, const std::string& kernel_name) {
   TraceState& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   if (!s.buffer) {
-    KILN_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s.buffer), (2 + 2 * kTraceCapacity) * sizeof(uint64_t)), "trace buffer");
+    const size_t bytes = (2 + 2 * kTraceCapacity) * sizeof(uint64_t);
+    KILN_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s.buffer), bytes), "trace buffer");
     const uint64_t header[2] = {0, kTraceCapacity};
     KILN_CUDA_CHECK(cudaMemcpy(s.buffer, header, sizeof header, cudaMemcpyHostToDevice), "trace buffer");
   }

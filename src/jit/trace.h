@@ -4,7 +4,8 @@
 // $KILN_TRACE=1 (LibraryOptions::trace) every kernel is compiled with -DKILN_TRACE, and thread 0
 // of each CTA records when the CTA starts, when its wait for the previous kernel returns and when
 // it ends, with %globaltimer and its SM (kernels/common.cuh). Records go to one device buffer per
-// process; clear() before the launches of interest, download() after. Off, none of this runs.
+// process (never freed); trace_clear() before the launches of interest, trace_download() after.
+// Off, none of this runs.
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
