@@ -8,6 +8,8 @@
 // each CTA records when the CTA starts (KILN_TRACE_KERNEL, every kernel's first statement), when
 // its wait for the previous kernel returns, and when it ends, with %globaltimer and its SM, into
 // the buffer the host points this module's kiln_trace_records at (null: nothing is recorded).
+// Thread 0 speaks for its CTA: where a producer warp holds it (attn_prefill_ws), the wait and the
+// end recorded are the producer's.
 #ifdef KILN_TRACE
 extern "C" {
 __device__ unsigned long long* kiln_trace_records;  // [0] count, [1] capacity, then two words a record
