@@ -34,6 +34,15 @@ def load(paths):
 KV_BYTES = {"f16": 2.0, "q8_0": 34 / 32}  # per cached value
 
 
+def roofline_fraction(name, depth, type_k, type_v, tokens_per_s):
+    """Fraction of the decode roofline a tg rate reaches, or None for presets not in PRESETS."""
+    if name not in PRESETS:
+        return None
+    wbytes, layers, kvh, hd = PRESETS[name]
+    per_token = wbytes + layers * kvh * hd * depth * (KV_BYTES[type_k] + KV_BYTES[type_v])
+    return tokens_per_s * per_token / READ_BW
+
+
 def key(r):
     name = r["model_filename"].rsplit("/", 1)[-1].removesuffix(".gguf")
     test = f"pp{r['n_prompt']}" if r["n_prompt"] else f"tg{r['n_gen']}"
@@ -59,9 +68,7 @@ def main():
         l = ref.get(k)
         roof = "-"
         if test.startswith("tg") and name in PRESETS and s:
-            wbytes, layers, kvh, hd = PRESETS[name]
-            per_token = wbytes + layers * kvh * hd * depth * (KV_BYTES[type_k] + KV_BYTES[type_v])
-            roof = f"{100 * s * per_token / READ_BW:.0f}%"
+            roof = f"{100 * roofline_fraction(name, depth, type_k, type_v, s):.0f}%"
         label = test + (f" @ d{depth}" if depth else "")
         if (type_k, type_v) != ("f16", "f16"):
             label += f" kv {type_k}/{type_v}"

@@ -24,7 +24,8 @@ case ${1:-} in
     AB_FLAGS="${AB_FLAGS:--p 0 -n 32 -d 0 -r 5 --jit specialized}" bash bench/decode_ab.sh 2 \
       "${PRESETS:-llama-8b-q8_0 qwen2-7b-q8_0 qwen2-1.5b-q8_0}" \
       base= fused=KILN_FUSE_DECODE_WRITE=1 s5=KILN_STREAM_STAGES=5 s8=KILN_STREAM_STAGES=8 \
-      both=KILN_FUSE_DECODE_WRITE=1,KILN_STREAM_STAGES=8 ;;
+      both=KILN_FUSE_DECODE_WRITE=1,KILN_STREAM_STAGES=8
+    python3 bench/ab_report.py "$OUT/decode-ab.jsonl" | tee "$OUT/ab-report.md" ;;
   trace)
     f=$models/llama-8b-q8_0.gguf
     [[ -f $f ]] || $bin/kiln synth llama-8b-q8_0 --seed 1 -o "$f" > /dev/null || exit 1
