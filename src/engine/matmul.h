@@ -240,7 +240,7 @@ inline bool matvec_stream_fits(const MatmulShape& s) {
 // 8 consumer warps; chunks of 2048 weights in 3 stages, 123 KB of shared memory at one token, so
 // that two of these CTAs never share an SM (2048 x 2 and 1024 x 4, which let the next product's
 // CTA in beside this one, decoded 8-15% slower end to end). Deeper rings at one CTA per SM (4-6
-// stages, 157-220 KB: EngineOptions::stream_stages) are written but not yet measured.
+// stages, up to 220 KB: EngineOptions::stream_stages) are written but not yet measured.
 constexpr int kMatvecStreamConsumers = 8;
 constexpr int kMatvecStreamChunk = 2048;
 constexpr int kMatvecStreamStages = 3;
