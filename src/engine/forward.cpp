@@ -159,10 +159,12 @@ MatmulArgs Forward::normed_input(MatmulArgs args, const MatmulShape& shape, cons
 }
 
 void Forward::matmul(plan::KernelPlan& plan, const MatmulShape& shape, const MatmulArgs& args) {
-  MatmulTuning tuning;
-  if (config_.stream_stages && matmul_is_matvec(args.m))
-    tuning.stream_stages = matvec_stream_stages_up_to(shape, matmul_bucket(args.m), config_.stream_stages);
-  const jit::Kernel* k = plan.next([&] { return matmul_key(shape, args.m, config_.target, tuning); });
+  const jit::Kernel* k = plan.next([&] {  // runs when the plan is recorded, not at each launch
+    MatmulTuning tuning;
+    if (config_.stream_stages && matmul_is_matvec(args.m))
+      tuning.stream_stages = matvec_stream_stages_up_to(shape, matmul_bucket(args.m), config_.stream_stages);
+    return matmul_key(shape, args.m, config_.target, tuning);
+  });
   if (k) matmul_launch(*k, shape, args, stream_);
 }
 
