@@ -1,7 +1,8 @@
 // The GPU engine against the CPU reference, end to end, on the tiny presets of the archs it
 // runs: prefill in several micro-batches, decode one token at a time across KV-page and tile
 // boundaries, both JIT builds, with this GPU's kernels and with those an sm_80 GPU would get,
-// and with decode's kv_write inside the attention kernel.
+// with decode's kv_write inside the attention kernel, and with the decode mat-vecs' run-time
+// tile claims.
 //
 // Tolerance: the engine rounds activations and dequantized weights to f16 (relative 2^-11)
 // and keeps f32 accumulators; attention probabilities are f16 too. Each product's error is a
@@ -58,6 +59,16 @@ TEST_P(EngineVsReference, FusedDecodeWriteMatchesTheCpu) {
   engine::Engine eng(reference.model(), {.n_ctx = 256, .n_ubatch = 64, .mode = mode, .quiet = true, .all_logits = true,
                                          .fuse_decode_write = true});
   reference.check(eng, kBound, preset_name + " fused decode write");
+}
+
+// The same with the decode mat-vecs claiming their tiles at run time (EngineOptions::stream_claim):
+// each launch of a step has its own counter, which the next step's replay finds back at zero.
+TEST_P(EngineVsReference, StreamClaimsMatchTheCpu) {
+  const auto& [preset_name, mode] = GetParam();
+  const kiln::testing::TinyReference reference(preset_name, "kiln-engine-claim-test");
+  engine::Engine eng(reference.model(), {.n_ctx = 256, .n_ubatch = 64, .mode = mode, .quiet = true, .all_logits = true,
+                                         .stream_claim = true});
+  reference.check(eng, kBound, preset_name + " stream claims");
 }
 
 INSTANTIATE_TEST_SUITE_P(TinyPresets, EngineVsReference,
