@@ -25,7 +25,7 @@ for round in $(seq 1 "$rounds"); do
       for s in "${settings[@]}"; do
         if [[ $s == BIN=* ]]; then bin=${s#BIN=}; else envs+=("$s"); fi
       done
-      env "${envs[@]}" "$bin" bench -m "$models/$preset.gguf" $flags -o jsonl 2>>/tmp/ab.log |
+      timeout "${AB_TIMEOUT:-180}" env "${envs[@]}" "$bin" bench -m "$models/$preset.gguf" $flags -o jsonl 2>>/tmp/ab.log |
         python3 -c "import json,sys
 for line in sys.stdin:
     row = json.loads(line); row.update(variant='$name', round=$round); print(json.dumps(row))" |

@@ -15,16 +15,16 @@ export KILN_CACHE_DIR=/tmp/kiln-cache
 
 case ${1:-} in
   tests)
-    timeout 540 $bin/test_gpu \
-      --gtest_filter='AttnDecodeWrite*:*FusedDecodeWrite*:*AsSm80*:Trace*:MatmulGpu.MatvecStream:MatmulGpu.InputNorm' \
+    timeout "${TESTS_TIMEOUT:-540}" $bin/test_gpu \
+      --gtest_filter='AttnDecodeWrite*:*FusedDecodeWrite*:*AsSm80*:Trace*:MatmulGpu.MatvecStream*:MatmulGpu.InputNorm:*StreamClaims*' \
       > "$OUT/test_gpu-new.log" 2>&1
     echo "test_gpu rc=$?"
     grep -E "^\[ decode write \]|FAILED|PASSED|SKIPPED" "$OUT/test_gpu-new.log" | tail -40 ;;
   ab)
     AB_FLAGS="${AB_FLAGS:--p 0 -n 32 -d 0 -r 5 --jit specialized}" bash bench/decode_ab.sh 2 \
       "${PRESETS:-llama-8b-q8_0 qwen2-7b-q8_0 qwen2-1.5b-q8_0}" \
-      base= fused=KILN_FUSE_DECODE_WRITE=1 s5=KILN_STREAM_STAGES=5 s8=KILN_STREAM_STAGES=8 \
-      both=KILN_FUSE_DECODE_WRITE=1,KILN_STREAM_STAGES=8
+      base= fused=KILN_FUSE_DECODE_WRITE=1 s8=KILN_STREAM_STAGES=8 claim=KILN_STREAM_CLAIM=1 \
+      all=KILN_FUSE_DECODE_WRITE=1,KILN_STREAM_STAGES=8,KILN_STREAM_CLAIM=1
     python3 bench/ab_report.py "$OUT/decode-ab.jsonl" | tee "$OUT/ab-report.md" ;;
   trace)
     f=$models/llama-8b-q8_0.gguf
