@@ -29,14 +29,14 @@ bool LibraryOptions::programmatic_launch_from_env() {
   return !env || std::string(env) != "0";
 }
 
-namespace {
-
-// A kernel that waits for its predecessor itself (kernels/common.cuh) may be launched before
-// that predecessor ends.
 bool waits_for_previous_kernel(const SourceSet& sources, const std::string& file) {
-  const std::string* text = sources.find(file);
-  return text && text->find("kiln_dev::wait_for_previous_kernel()") != std::string::npos;
+  if (!sources.find(file)) return false;
+  for (const std::string& name : sources.closure(file))
+    if (sources.find(name)->find("kiln_dev::wait_for_previous_kernel()") != std::string::npos) return true;
+  return false;
 }
+
+namespace {
 
 }  // namespace
 

@@ -128,4 +128,10 @@ class Library {
   std::atomic<bool> sealed_{false};
 };
 
+// Whether the kernel of `file` waits for its predecessor itself (kernels/common.cuh), so that it
+// may be launched before that predecessor ends (programmatic launch): the call is in the file or
+// in one it includes (attn_decode_write.cuh runs attn_decode.cuh's body). So a kernel file that
+// includes another kernel's file must wait too; every kernel does today (a CI test says so).
+bool waits_for_previous_kernel(const SourceSet& sources, const std::string& file);
+
 }  // namespace kiln::jit

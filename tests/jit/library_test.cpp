@@ -60,6 +60,34 @@ struct LibraryTest : ::testing::Test {
   }
 };
 
+// Programmatic launch follows the wait for the previous kernel wherever the kernel's file
+// reaches it: attn_decode_write.cuh's kernel runs attn_decode.cuh's body, whose wait once went
+// unseen (the file itself has no call), so it launched only after its predecessor ended.
+TEST(WaitsForPreviousKernel, FollowsIncludes) {
+  const SourceSet set({{"body.cuh", "__device__ void run() { kiln_dev::wait_for_previous_kernel(); }\n"},
+                       {"own.cuh", "__global__ void own() { kiln_dev::wait_for_previous_kernel(); }\n"},
+                       {"wrapper.cuh", "#include \"body.cuh\"\n__global__ void wrapper() { run(); }\n"},
+                       {"alone.cuh", "// wait_for_previous_kernel() is not called here\n__global__ void alone() {}\n"}});
+  EXPECT_TRUE(waits_for_previous_kernel(set, "own.cuh"));
+  EXPECT_TRUE(waits_for_previous_kernel(set, "wrapper.cuh"));
+  EXPECT_FALSE(waits_for_previous_kernel(set, "alone.cuh"));
+  EXPECT_FALSE(waits_for_previous_kernel(set, "missing.cuh"));
+}
+
+// Every kernel of ours waits for its predecessor, so the engine launches each one programmatically.
+// A new kernel that does not must be launched without it: this test then needs its exception.
+TEST(WaitsForPreviousKernel, EveryBuiltinKernelWaits) {
+  const SourceSet& set = SourceSet::builtin();
+  int kernels = 0;
+  for (const auto& file : set.files()) {
+    if (file.text.find("__global__") == std::string::npos) continue;
+    ++kernels;
+    EXPECT_TRUE(waits_for_previous_kernel(set, file.name)) << file.name;
+  }
+  EXPECT_GE(kernels, 14);  // the scan found the kernel files
+  EXPECT_TRUE(waits_for_previous_kernel(set, "attn_decode_write.cuh"));
+}
+
 TEST_F(LibraryTest, CompilesAndNamesTheInstance) {
   const SourceSet sources = scale_sources();
   Library library(options(sources));
