@@ -6,13 +6,14 @@
 // - One CTA per SM (grid = min(tiles, SMs)), persistent over its tiles (tile = blockIdx.x,
 //   + gridDim.x, ...), each tile 16 weight rows x all of K.
 // - CLAIM: the tiles are claimed at run time instead (p.tile_counter), so that a CTA whose SM
-//   the previous kernel freed late takes fewer of them. The producer claims a tile at its first
-//   chunk (an atomic add) and leaves it in the stage's slot, which the consumers read once the
-//   stage is full (the arrival releases it, their wait acquires it); a claim past the last tile
-//   leaves -1 there, and the producer arrives on the stage's "full" barrier without bytes. The
-//   first claims precede the wait for the previous kernel, as the weights they copy do: a counter
-//   must not be shared by launches that may run at the same time (engine/forward.cpp gives each
-//   launch of a plan its own), and the last CTA to stop claiming resets it for the next launch.
+//   the previous kernel freed late takes fewer of them. The producer claims each tile a tile
+//   ahead (an atomic add) and, at its first chunk, leaves it in the stage's slot, which the
+//   consumers read once the stage is full (the arrival releases it, their wait acquires it); a
+//   claim past the last tile leaves -1 there, and the producer arrives on the stage's "full"
+//   barrier without bytes. The first claims precede the wait for the previous kernel, as the
+//   weights they copy do: a counter must not be shared by launches that may run at the same time
+//   (engine/forward.cpp gives each launch of a plan its own), and the last CTA to stop claiming
+//   resets it for the next launch.
 // - A producer warp streams the CTA's tiles, CHUNK weights of K at a time, into a ring of STAGES
 //   shared-memory stages: per stage four TMA boxes of weights (3-D tensor maps, made by
 //   engine/matmul.cpp, whose box is 8 rows of a chunk: one copy per half tile for the quants and
@@ -220,16 +221,20 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
         if (!IN_NORM) issue_activations(i);
       }
     } else {
-      // At step i, a tile's first chunk: claims the next tile into the stage's slot; false when
-      // none is left, after the stage is published empty (slot -1, the "full" barrier's arrivals
-      // without bytes) and this CTA counted done. Its last claim precedes its count (the count's
-      // release), so the CTA that counts last may reset the counter.
-      int tile = -1;
+      // At step i, a tile's first chunk: takes the tile claimed a tile ago into the stage's slot
+      // and claims the next one, whose atomic then has a tile's copies to return in (claimed and
+      // used at once, it stalled the producer an atomic's round trip a tile: qwen2-1.5b, one
+      // chunk a tile, decoded 11% slower). False when none is left, after the stage is published
+      // empty (slot -1, the "full" barrier's arrivals without bytes) and this CTA counted done.
+      // Its last claim precedes its count (the count's release), so the CTA that counts last may
+      // reset the counter.
+      int tile = -1, ahead = 0;  // ahead: lane 0's claim for the CTA's next tile
+      if (lane == 0) ahead = atomicAdd(p.tile_counter, 1);
       const auto claim = [&](int i) {
         const int s = i % STAGES;
-        if (lane == 0) tile = atomicAdd(p.tile_counter, 1);
-        tile = __shfl_sync(0xffffffffu, tile, 0);
+        tile = __shfl_sync(0xffffffffu, ahead, 0);
         if (tile >= tiles) tile = -1;
+        else if (lane == 0) ahead = atomicAdd(p.tile_counter, 1);
         if (lane == 0) slot[4 * s] = tile;
         if (tile >= 0) return true;
         if (lane == 0)
