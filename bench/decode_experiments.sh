@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# On the device machine: the decode experiments written on 2026-12-06 without a GPU
-# (notes/decode.md: attn_decode_write, deeper rings, the CTA timeline), one step per call so that
-# each fits the 10-minute limit. Carried: .carry/bin/{kiln,test_gpu} (git-ignored; bench/README.md).
-#   bash bench/decode_experiments.sh tests    # the GPU tests written without a GPU
-#   bash bench/decode_experiments.sh ab       # tg32 at d0: base vs fused vs deeper rings vs both
+# On the device machine: the decode experiments of notes/decode.md (attn_decode_write now
+# launched programmatically, tiles claimed a tile ahead, the CTA timeline), one step per call so
+# that each fits the 10-minute limit. Carried: .carry/bin/{kiln,test_gpu} (git-ignored;
+# bench/README.md).
+#   bash bench/decode_experiments.sh tests    # the GPU tests of these variants
+#   bash bench/decode_experiments.sh ab       # tg32 at d0: base vs fused vs claims vs both
 #   bash bench/decode_experiments.sh trace    # one traced llama-8b tg4 per variant, and its report
 # Logs and rows go to $OUT.
 set -uo pipefail
@@ -16,15 +17,15 @@ export KILN_CACHE_DIR=/tmp/kiln-cache
 case ${1:-} in
   tests)
     timeout "${TESTS_TIMEOUT:-540}" $bin/test_gpu \
-      --gtest_filter='AttnDecodeWrite*:*FusedDecodeWrite*:*AsSm80*:Trace*:MatmulGpu.MatvecStream*:MatmulGpu.InputNorm:*StreamClaims*' \
+      --gtest_filter='AttnDecodeWrite*:*FusedDecodeWrite*:MatmulGpu.MatvecStreamClaims:*StreamClaims*' \
       > "$OUT/test_gpu-new.log" 2>&1
     echo "test_gpu rc=$?"
     grep -E "^\[ decode write \]|FAILED|PASSED|SKIPPED" "$OUT/test_gpu-new.log" | tail -40 ;;
   ab)
     AB_FLAGS="${AB_FLAGS:--p 0 -n 32 -d 0 -r 5 --jit specialized}" bash bench/decode_ab.sh 2 \
       "${PRESETS:-llama-8b-q8_0 qwen2-7b-q8_0 qwen2-1.5b-q8_0}" \
-      base= fused=KILN_FUSE_DECODE_WRITE=1 s8=KILN_STREAM_STAGES=8 claim=KILN_STREAM_CLAIM=1 \
-      all=KILN_FUSE_DECODE_WRITE=1,KILN_STREAM_STAGES=8,KILN_STREAM_CLAIM=1
+      base= fused=KILN_FUSE_DECODE_WRITE=1 claim=KILN_STREAM_CLAIM=1 \
+      both=KILN_FUSE_DECODE_WRITE=1,KILN_STREAM_CLAIM=1
     python3 bench/ab_report.py "$OUT/decode-ab.jsonl" | tee "$OUT/ab-report.md" ;;
   trace)
     f=$models/llama-8b-q8_0.gguf

@@ -38,16 +38,18 @@ struct EngineOptions {
   // epilogue), which is how the GPU tests cover those paths on an H100.
   int target_cc_major = 0;
   // Decode runs kv_write's work (q/k norm, RoPE, the cache store) inside the attention kernel
-  // (attn_decode_write): one kernel fewer a layer. Off until measured on the H100; the default
-  // comes from $KILN_FUSE_DECODE_WRITE (1 on, 0 or unset off).
+  // (attn_decode_write): one kernel fewer a layer. Off until measured with programmatic launch
+  // (notes/decode.md); the default comes from $KILN_FUSE_DECODE_WRITE (1 on, 0 or unset off).
   bool fuse_decode_write = fuse_decode_write_from_env();
   // Ring stages of the decode mat-vecs (matvec_q8r_stream), at most: more bytes of the next
   // product on chip while the kernels before it drain. 0: the default (kMatvecStreamStages); the
-  // default comes from $KILN_STREAM_STAGES (2..8), for A/B runs until measured.
+  // default comes from $KILN_STREAM_STAGES (2..8), for A/B runs (8 measured 1-3% slower on the
+  // H100, notes/decode.md).
   int stream_stages = stream_stages_from_env();
   // The decode mat-vecs (matvec_q8r_stream) claim their tiles at run time instead of taking every
-  // grid-th one, so that a CTA whose SM the previous kernel freed late takes fewer. Off until
-  // measured; the default comes from $KILN_STREAM_CLAIM (1 on, 0 or unset off).
+  // grid-th one, so that a CTA whose SM the previous kernel freed late takes fewer. Off until it
+  // gains on every preset (notes/decode.md); the default comes from $KILN_STREAM_CLAIM (1 on, 0
+  // or unset off).
   bool stream_claim = stream_claim_from_env();
   // Kernels built to record a timeline of their CTAs (jit/trace.h; $KILN_TRACE=1): slower, for
   // seeing where a step's time goes.
