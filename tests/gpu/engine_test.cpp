@@ -27,6 +27,20 @@ class EngineVsReference : public ::testing::TestWithParam<std::tuple<std::string
   void SetUp() override {
     if (!jit::Device::has_device()) GTEST_SKIP() << "no CUDA device: " << jit::Device::no_device_reason();
   }
+
+  // The preset on an engine built with `options` (the context, micro-batch, mode and logits set
+  // here) against the CPU reference; `variant` names the run and its kernel cache.
+  void check_variant(engine::EngineOptions options, const std::string& variant) {
+    const auto& [preset_name, mode] = GetParam();
+    const kiln::testing::TinyReference reference(preset_name, "kiln-engine-" + variant + "-test");
+    options.n_ctx = 256;
+    options.n_ubatch = 64;
+    options.mode = mode;
+    options.quiet = true;
+    options.all_logits = true;
+    engine::Engine eng(reference.model(), options);
+    reference.check(eng, kBound, preset_name + " " + variant);
+  }
 };
 
 TEST_P(EngineVsReference, PrefillAndDecodeMatchTheCpu) {
@@ -43,33 +57,15 @@ TEST_P(EngineVsReference, PrefillAndDecodeMatchTheCpu) {
 // The same on the kernels an sm_80 GPU would get (EngineOptions::target_cc_major): the mma.sync
 // GEMM and prefill attention, and matvec_q8r with the norm epilogue instead of the stream
 // mat-vec normalizing its own input.
-TEST_P(EngineVsReference, AsSm80MatchesTheCpu) {
-  const auto& [preset_name, mode] = GetParam();
-  const kiln::testing::TinyReference reference(preset_name, "kiln-engine-sm80-test");
-  engine::Engine eng(reference.model(), {.n_ctx = 256, .n_ubatch = 64, .mode = mode, .quiet = true, .all_logits = true,
-                                         .target_cc_major = 8});
-  reference.check(eng, kBound, preset_name + " as sm_80");
-}
+TEST_P(EngineVsReference, AsSm80MatchesTheCpu) { check_variant({.target_cc_major = 8}, "sm80"); }
 
 // The same with decode's kv_write folded into attention (EngineOptions::fuse_decode_write:
 // attn_decode_write).
-TEST_P(EngineVsReference, FusedDecodeWriteMatchesTheCpu) {
-  const auto& [preset_name, mode] = GetParam();
-  const kiln::testing::TinyReference reference(preset_name, "kiln-engine-fused-test");
-  engine::Engine eng(reference.model(), {.n_ctx = 256, .n_ubatch = 64, .mode = mode, .quiet = true, .all_logits = true,
-                                         .fuse_decode_write = true});
-  reference.check(eng, kBound, preset_name + " fused decode write");
-}
+TEST_P(EngineVsReference, FusedDecodeWriteMatchesTheCpu) { check_variant({.fuse_decode_write = true}, "fused"); }
 
 // The same with the decode mat-vecs claiming their tiles at run time (EngineOptions::stream_claim):
 // each launch of a step has its own counter, which the next step's replay finds back at zero.
-TEST_P(EngineVsReference, StreamClaimsMatchTheCpu) {
-  const auto& [preset_name, mode] = GetParam();
-  const kiln::testing::TinyReference reference(preset_name, "kiln-engine-claim-test");
-  engine::Engine eng(reference.model(), {.n_ctx = 256, .n_ubatch = 64, .mode = mode, .quiet = true, .all_logits = true,
-                                         .stream_claim = true});
-  reference.check(eng, kBound, preset_name + " stream claims");
-}
+TEST_P(EngineVsReference, StreamClaimsMatchTheCpu) { check_variant({.stream_claim = true}, "claim"); }
 
 INSTANTIATE_TEST_SUITE_P(TinyPresets, EngineVsReference,
                          ::testing::Combine(::testing::Values("llama-tiny", "qwen2-tiny", "qwen3-tiny"),
