@@ -103,7 +103,6 @@ struct Engine::State {
 };
 
 bool fuse_decode_write_from_env() { return env_switch("KILN_FUSE_DECODE_WRITE"); }
-bool stream_claim_from_env() { return env_switch("KILN_STREAM_CLAIM"); }
 int stream_stages_from_env() {
   const int stages = env_int("KILN_STREAM_STAGES", 0, 0, 8);
   KILN_CHECK(stages != 1, "KILN_STREAM_STAGES must be 0 (the default) or 2..8, got 1");
@@ -135,7 +134,6 @@ Engine::Engine(const model::Model& model, const EngineOptions& options)
   if (options.target_cc_major) config.target.cc_major = options.target_cc_major;
   config.fuse_decode_write = options.fuse_decode_write;
   config.stream_stages = options.stream_stages;
-  config.stream_claim = options.stream_claim;
   check_fits({{"weights", weight_bytes(model)},
               {"KV cache", config.kv_cache_bytes},
               {"activations", config.activation_bytes}});

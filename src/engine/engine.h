@@ -22,8 +22,6 @@ namespace kiln::engine {
 bool fuse_decode_write_from_env();
 // $KILN_STREAM_STAGES: 0 (unset) or 2..8.
 int stream_stages_from_env();
-// $KILN_STREAM_CLAIM as a switch.
-bool stream_claim_from_env();
 
 struct EngineOptions {
   int n_ctx = 4096;      // tokens the KV cache holds
@@ -46,11 +44,6 @@ struct EngineOptions {
   // default comes from $KILN_STREAM_STAGES (2..8), for A/B runs (8 measured 1-3% slower on the
   // H100, notes/decode.md).
   int stream_stages = stream_stages_from_env();
-  // The decode mat-vecs (matvec_q8r_stream) claim their tiles at run time instead of taking every
-  // grid-th one, so that a CTA whose SM the previous kernel freed late takes fewer. Off until it
-  // gains on every preset (notes/decode.md); the default comes from $KILN_STREAM_CLAIM (1 on, 0
-  // or unset off).
-  bool stream_claim = stream_claim_from_env();
   // Kernels built to record a timeline of their CTAs (jit/trace.h; $KILN_TRACE=1): slower, for
   // seeing where a step's time goes.
   bool trace = jit::trace_from_env();

@@ -22,19 +22,16 @@ jit::Constant shape_const(const char* name, int64_t v) { return {name, v, jit::C
 jit::Constant tuning_const(const char* name, int64_t v) { return {name, v, jit::ConstKind::tuning}; }
 
 constexpr int kEmbedThreads = 256;
-// Launches a plan makes at most, per layer and besides the layers (embed, the LM head): the
-// tile-claim counters are sized by them. About 10 a layer today (attention's included).
-constexpr int kMaxLaunchesPerLayer = 16, kMaxOtherLaunches = 16;
 
 // The weight products of a layer and the LM head for m tokens. Prefill normalizes the residual
 // stream with rmsnorm kernels. Decode (mat-vecs) fuses each RMS norm: into the product that
 // reads it where matvec_q8r_stream can normalize its own input (in_norm), else into the residual
 // product before it (norm: its last block writes xn_). last_down is the last layer's down,
-// whose norm the LM head reads. claim: the decode products claim their tiles at run time.
+// whose norm the LM head reads.
 struct ProductShapes {
   MatmulShape qkv, o, up, down, last_down, head;
 };
-ProductShapes product_shapes(const model::Model& model, int m, const MatmulTarget& target, bool claim) {
+ProductShapes product_shapes(const model::Model& model, int m, const MatmulTarget& target) {
   const auto& hp = model.hp;
   const int heads = hp.n_heads * hp.head_dim;
   ProductShapes s{
@@ -47,8 +44,7 @@ ProductShapes product_shapes(const model::Model& model, int m, const MatmulTarge
   };
   if (matmul_is_matvec(m)) {
     const int bucket = matmul_bucket(m);
-    for (MatmulShape* reader : {&s.qkv, &s.up, &s.head})
-      reader->in_norm = matvec_takes_norm(*reader, bucket, target, claim);
+    for (MatmulShape* reader : {&s.qkv, &s.up, &s.head}) reader->in_norm = matvec_takes_norm(*reader, bucket, target);
     s.o.norm = !s.up.in_norm;
     s.down.norm = !s.qkv.in_norm;
   }
@@ -106,11 +102,6 @@ Forward::Forward(const model::Model& model, const Weights* weights, const Forwar
   recent_ = DeviceBuffer(kRecentCapacity * 4, "recent tokens");
   norm_counter_ = DeviceBuffer(4, "norm counter");
   KILN_CUDA_CHECK(cudaMemset(norm_counter_.get(), 0, 4), "norm counter");
-  if (config.stream_claim) {
-    const size_t bytes = (size_t(hp.n_layers) * kMaxLaunchesPerLayer + kMaxOtherLaunches) * 2 * 4;
-    tile_counters_ = DeviceBuffer(bytes, "tile claim counters");
-    KILN_CUDA_CHECK(cudaMemset(tile_counters_.get(), 0, bytes), "tile claim counters");
-  }
 }
 
 std::vector<int> Forward::buckets() const {
@@ -168,28 +159,13 @@ MatmulArgs Forward::normed_input(MatmulArgs args, const MatmulShape& shape, cons
 }
 
 void Forward::matmul(plan::KernelPlan& plan, const MatmulShape& shape, const MatmulArgs& args) {
-  const bool claim = config_.stream_claim && matmul_is_matvec(args.m);
   const jit::Kernel* k = plan.next([&] {  // runs when the plan is recorded, not at each launch
     MatmulTuning tuning;
-    if (claim) tuning.claim = 1;
     if (config_.stream_stages && matmul_is_matvec(args.m))
-      tuning.stream_stages = matvec_stream_stages_up_to(shape, matmul_bucket(args.m), config_.stream_stages, tuning);
+      tuning.stream_stages = matvec_stream_stages_up_to(shape, matmul_bucket(args.m), config_.stream_stages);
     return matmul_key(shape, args.m, config_.target, tuning);
   });
-  if (!k) return;
-  if (!claim) {
-    matmul_launch(*k, shape, args, stream_);
-    return;
-  }
-  // Each launch index of a plan has its own counter: launches that may overlap (programmatic
-  // ones, whose claims start before they wait) never share one.
-  const size_t launch = plan.cursor() - 1, pairs = tile_counters_.bytes() / 8;
-  KILN_CHECK(launch < pairs, k->key().str(), ": launch ", launch, " of the plan has no tile claim counter (",
-             pairs, " made: ", kMaxLaunchesPerLayer, " launches a layer and ", kMaxOtherLaunches,
-             " others; raise kMaxLaunchesPerLayer in engine/forward.cpp)");
-  MatmulArgs claimed = args;
-  claimed.tile_counter = tile_counters_.as<int>() + 2 * launch;
-  matmul_launch(*k, shape, claimed, stream_);
+  if (k) matmul_launch(*k, shape, args, stream_);
 }
 
 void Forward::layer(plan::KernelPlan& plan, int il, int n) {
@@ -197,7 +173,7 @@ void Forward::layer(plan::KernelPlan& plan, int il, int n) {
   const LayerWeights& w = weights_.layers[il];
   float* hidden = hidden_.as<float>();
   const bool decode = matmul_is_matvec(n);
-  const ProductShapes shape = product_shapes(model_, n, config_.target, config_.stream_claim);
+  const ProductShapes shape = product_shapes(model_, n, config_.target);
   const MatmulShape& down_shape = il + 1 < hp.n_layers ? shape.down : shape.last_down;
   const auto with_norm = [&](MatmulArgs args, const DeviceBuffer& weight) {
     args.norm_weight = weight.as<float>();
@@ -270,7 +246,7 @@ void Forward::run(plan::KernelPlan& plan, int n, bool all_logits) {
   // all n rows; prefill normalizes just the `rows` used, into xn_'s first rows.
   const bool decode = matmul_is_matvec(n);
   if (!decode) rmsnorm(plan, hidden + size_t(n - rows) * hp.n_embd, weights_.output_norm, xn_.get(), rows);
-  const MatmulShape head_shape = product_shapes(model_, n, config_.target, config_.stream_claim).head;
+  const MatmulShape head_shape = product_shapes(model_, n, config_.target).head;
   const Q8rMatrix& head = weights_.lm_head();
   const MatmulArgs lm{.w = {head.qs.get(), head.d.get()}, .out = all_logits ? logits_all_.get() : logits_.get(),
                       .ldo = hp.n_vocab, .m = rows};

@@ -41,7 +41,6 @@ struct ForwardConfig {
   KvTypes kv_types;             // K and V cache element types
   bool fuse_decode_write = false;  // decode's kv_write inside attention (AttentionConfig)
   int stream_stages = 0;           // decode mat-vecs' ring stages, at most (0: kMatvecStreamStages)
-  bool stream_claim = false;       // decode mat-vecs claim their tiles at run time (MatmulTuning::claim)
   uint64_t kv_cache_bytes = 0;
   uint64_t activation_bytes = 0;
 };
@@ -107,9 +106,6 @@ class Forward {
   float* last_logits_ = nullptr;     // where the last run wrote
   DeviceBuffer sampled_, recent_;    // int32 [1], int32 [recent capacity]
   DeviceBuffer norm_counter_;        // int32: the fused norms' count of finished blocks (matmul.h)
-  // With stream_claim: int32 [launches][2], the tile claims' counter (MatmulArgs::tile_counter) of
-  // each launch index of a plan, so that no two launches near each other share one.
-  DeviceBuffer tile_counters_;
   // Token ids then positions of the step. Pageable: cudaMemcpyAsync stages it before returning,
   // so it may be reused at once (a few KB; pinned memory would only save microseconds).
   std::vector<int32_t> host_inputs_;

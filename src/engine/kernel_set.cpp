@@ -18,7 +18,6 @@ std::vector<jit::KernelKey> engine_kernel_set(const model::Model& model, const K
   config.kv_types = options.kv_types;
   config.fuse_decode_write = options.fuse_decode_write;
   config.stream_stages = options.stream_stages;
-  config.stream_claim = options.stream_claim;
   Forward planner(model, nullptr, config, nullptr);
   std::vector<jit::KernelKey> keys;
   auto add = [&](const jit::KernelKey& key) {

@@ -20,7 +20,6 @@ struct KernelSetOptions {
   KvTypes kv_types;         // K and V cache element types the engine will run with
   bool fuse_decode_write = fuse_decode_write_from_env();  // as EngineOptions'
   int stream_stages = stream_stages_from_env();           // as EngineOptions'
-  bool stream_claim = stream_claim_from_env();            // as EngineOptions'
 };
 
 // Distinct keys, in first-use order, as specialized keys (apply KernelKey::for_mode for the

@@ -93,8 +93,7 @@ jit::LaunchDims matmul_dims(const jit::KernelKey& key, const MatmulShape& s, int
     dims.block = dim3(static_cast<unsigned>(32 * (consumers + 1)));
     dims.smem_bytes = static_cast<size_t>(
         matvec_stream_smem_bytes(static_cast<int>(key.get("chunk")), static_cast<int>(key.get("stages")), consumers,
-                                 static_cast<int>(key.get("max_tokens")), key.get("in_norm") ? s.k : 0,
-                                 static_cast<int>(key.get("claim"))));
+                                 static_cast<int>(key.get("max_tokens")), key.get("in_norm") ? s.k : 0));
   } else {
     const int features_per_block = gated ? kMatvecQ8rRowsPerBlock / 2 : kMatvecQ8rRowsPerBlock;
     dims.grid = dim3(static_cast<unsigned>((s.n + features_per_block - 1) / features_per_block));
@@ -131,8 +130,6 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
     KILN_CHECK(!is_stream(key) || aligned(args.a), key.str(), ": a must be 16-byte aligned (bulk copies)");
     KILN_CHECK(!key.get("norm") || (args.norm_weight && args.norm_out && args.norm_counter), key.str(),
                ": the norm epilogue needs its weight, output and counter");
-    KILN_CHECK(!is_stream(key) || !key.get("claim") || args.tile_counter, key.str(),
-               ": run-time tile claims need their counter (MatmulArgs::tile_counter)");
   }
 
   Q8MatmulParams p{};
@@ -155,7 +152,6 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
   p.norm_eps = args.norm_eps;
   p.in_norm_weight = args.in_norm_weight;
   p.in_norm_eps = args.in_norm_eps;
-  p.tile_counter = args.tile_counter;
   if (is_gemm(key) && key.get("tma") != 0) {
     KILN_CHECK(reinterpret_cast<uintptr_t>(args.a) % 16 == 0, key.str(), ": a must be 16-byte aligned for TMA");
     p.a_map = activation_map(key, args, s.k, static_cast<int>(key.get("tile_m") / key.get("cluster")));

@@ -68,7 +68,6 @@ struct MatmulTuning {
   int stream = -1;        // mat-vec kernel: matvec_q8r_stream where the shape allows (default), 0 matvec_q8r
   int chunk = 0;          // matvec_q8r_stream: weights of K per ring stage
   int stream_stages = 0;  // matvec_q8r_stream: ring stages
-  int claim = -1;         // matvec_q8r_stream: 1 tiles claimed at run time (MatmulArgs::tile_counter), -1/0 static
   bool force_gemm = false;  // use gemm_q8_0 even for m <= 8
 };
 
@@ -97,9 +96,6 @@ struct MatmulArgs {
   // Shapes with in_norm: a is f32 [m][lda] (lda a multiple of 4), normalized with these weights.
   const float* in_norm_weight = nullptr;  // f32 [k]
   float in_norm_eps = 0.f;
-  // Keys with claim: the run-time tile claims' counter, device int[2], 0 between launches (the
-  // kernel leaves it so). Not shared with a launch that may overlap this one (Q8MatmulParams).
-  int* tile_counter = nullptr;
 };
 
 // Token-count buckets; m > 512 uses the 512 bucket's kernels (any m is correct).
@@ -253,10 +249,10 @@ constexpr int kMatvecStreamStages = 3;
 inline int matvec_stream_smem(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {}) {
   return matvec_stream_smem_bytes(tuning.chunk ? tuning.chunk : kMatvecStreamChunk,
                                   tuning.stream_stages ? tuning.stream_stages : kMatvecStreamStages,
-                                  kMatvecStreamConsumers, max_tokens, s.in_norm ? s.k : 0, tuning.claim == 1);
+                                  kMatvecStreamConsumers, max_tokens, s.in_norm ? s.k : 0);
 }
 
-// matvec_q8r_stream<k, n, out_kind, act, has_bias, norm, max_tokens, consumers, chunk, stages, in_norm, claim>
+// matvec_q8r_stream<k, n, out_kind, act, has_bias, norm, max_tokens, consumers, chunk, stages, in_norm>
 inline jit::KernelKey matvec_q8r_stream_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {}) {
   using namespace matmul_detail;
   check_shape(s);
@@ -266,40 +262,34 @@ inline jit::KernelKey matvec_q8r_stream_key(const MatmulShape& s, int max_tokens
   const int consumers = kMatvecStreamConsumers;
   const int chunk = tuning.chunk ? tuning.chunk : kMatvecStreamChunk;
   const int stages = tuning.stream_stages ? tuning.stream_stages : kMatvecStreamStages;
-  KILN_CHECK(tuning.claim >= -1 && tuning.claim <= 1, "matvec_q8r_stream: claim must be -1, 0 or 1, got ",
-             tuning.claim);
   KILN_CHECK(chunk % 256 == 0 && stages >= 2 && matvec_stream_smem(s, max_tokens, tuning) <= 227 * 1024,
              "matvec_q8r_stream: bad tuning chunk=", chunk, " stages=", stages, " (max_tokens ", max_tokens,
-             s.in_norm ? ", in_norm" : "", tuning.claim == 1 ? ", claim" : "", ")");
+             s.in_norm ? ", in_norm" : "", ")");
   jit::KernelKey key;
   key.kernel = "matvec_q8r_stream";
   key.file = "matvec_q8r_stream.cuh";
   key.constants = matvec_constants(s, max_tokens);
   key.constants.insert(key.constants.end(), {tuning_const("consumers", consumers), tuning_const("chunk", chunk),
-                                             tuning_const("stages", stages), variant_const("in_norm", s.in_norm),
-                                             variant_const("claim", tuning.claim == 1)});
+                                             tuning_const("stages", stages), variant_const("in_norm", s.in_norm)});
   key.dynamic_smem_bytes = matvec_stream_smem(s, max_tokens, tuning);
   return key;
 }
 
 // The deepest ring of at most `most` stages (>= 2) that fits matvec_q8r_stream's shared memory for
-// `s` at max_tokens and the rest of `tuning` (2 when none does: the key then refuses the shape).
-inline int matvec_stream_stages_up_to(const MatmulShape& s, int max_tokens, int most, MatmulTuning tuning = {}) {
+// `s` at max_tokens (2 when none does: the key then refuses the shape).
+inline int matvec_stream_stages_up_to(const MatmulShape& s, int max_tokens, int most) {
   int stages = 2;
-  for (int n = 3; n <= most; ++n) {
-    tuning.stream_stages = n;
-    if (matvec_stream_smem(s, max_tokens, tuning) <= 227 * 1024) stages = n;
-  }
+  for (int n = 3; n <= most; ++n)
+    if (matvec_stream_smem(s, max_tokens, {.stream_stages = n}) <= 227 * 1024) stages = n;
   return stages;
 }
 
 // Whether the decode mat-vec of `s` (s.in_norm aside) at max_tokens can normalize its own input
-// (in_norm) on the target: where matvec_q8r_stream runs it at the default tuning (with run-time
-// tile claims if `claim`) and the normalized rows fit in shared memory beside the ring.
-inline bool matvec_takes_norm(MatmulShape s, int max_tokens, const MatmulTarget& target, bool claim = false) {
+// (in_norm) on the target: where matvec_q8r_stream runs it at the default tuning and the
+// normalized rows fit in shared memory beside the ring.
+inline bool matvec_takes_norm(MatmulShape s, int max_tokens, const MatmulTarget& target) {
   s.in_norm = true;
-  return target.cc_major >= 9 && matvec_stream_fits(s) &&
-         matvec_stream_smem(s, max_tokens, {.claim = claim ? 1 : -1}) <= 227 * 1024;
+  return target.cc_major >= 9 && matvec_stream_fits(s) && matvec_stream_smem(s, max_tokens) <= 227 * 1024;
 }
 
 // The decode mat-vec's key: matvec_q8r_stream where it runs the shape on the target (TMA: sm_90)
@@ -307,7 +297,7 @@ inline bool matvec_takes_norm(MatmulShape s, int max_tokens, const MatmulTarget&
 inline jit::KernelKey matvec_q8r_key(const MatmulShape& s, int max_tokens, const MatmulTuning& tuning = {},
                                      const MatmulTarget& target = {}) {
   if (s.in_norm || (tuning.stream != 0 && target.cc_major >= 9 && matvec_stream_fits(s))) {
-    KILN_CHECK(!s.in_norm || (tuning.stream != 0 && matvec_takes_norm(s, max_tokens, target, tuning.claim == 1)),
+    KILN_CHECK(!s.in_norm || (tuning.stream != 0 && matvec_takes_norm(s, max_tokens, target)),
                "matmul: an input norm needs matvec_q8r_stream (matvec_takes_norm), n=", s.n, " k=", s.k);
     return matvec_q8r_stream_key(s, max_tokens, tuning);
   }

@@ -55,10 +55,6 @@ struct Q8MatmulParams {
   // the input is rmsnorm(a row) * in_norm_weight, as an rmsnorm kernel would have written it.
   const float* in_norm_weight;  // f32 [k]
   float in_norm_eps;
-  // matvec_q8r_stream with claim = 1: its CTAs claim tiles at run time. [0] the next tile to
-  // claim, [1] CTAs done claiming; both 0 before a launch, reset to 0 by the last CTA. Claims
-  // start before the wait for the previous kernel: launches that may overlap need their own.
-  int* tile_counter;
 };
 
 using GemmQ8_0Params = Q8MatmulParams;

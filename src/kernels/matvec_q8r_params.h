@@ -14,10 +14,8 @@ constexpr int kMatvecQ8rRowsPerBlock = 16;
 // [2 halves][chunk / 256][8 rows][16 B]: the rows a quarter warp reads fall in distinct banks)
 // and, unless the kernel normalizes its input itself (in_norm), the same chunk of the
 // activations (max_tokens rows of chunk f16, padded by 16 B); then the consumers' partial sums
-// (two tiles of `consumers` x 32 float4), 2 mbarriers per stage and a flag; with claim the tile
-// each stage holds (an int per stage, 16 B apart: the rows after it stay 16-byte aligned); with
-// in_norm last the normalized activations, all of K (max_tokens rows of in_norm_k f16, padded by
-// 16 B).
+// (two tiles of `consumers` x 32 float4), 2 mbarriers per stage and a flag; with in_norm last the
+// normalized activations, all of K (max_tokens rows of in_norm_k f16, padded by 16 B).
 // At least kMatvecStreamMinSmem: two of these CTAs must never share an SM (notes/decode.md: the
 // next product's CTA beside this one's last chunks decoded 8-15% slower).
 constexpr int kMatvecStreamMinSmem = 116 * 1024;
@@ -28,10 +26,8 @@ constexpr int matvec_stream_stage_bytes(int chunk, int x_tokens) {
   return (matvec_stream_qs_bytes(chunk) + matvec_stream_d_bytes(chunk) + x_tokens * matvec_stream_x_row(chunk) +
           127) / 128 * 128;
 }
-constexpr int matvec_stream_smem_bytes(int chunk, int stages, int consumers, int max_tokens, int in_norm_k = 0,
-                                       int claim = 0) {
+constexpr int matvec_stream_smem_bytes(int chunk, int stages, int consumers, int max_tokens, int in_norm_k = 0) {
   const int bytes = 128 + stages * matvec_stream_stage_bytes(chunk, in_norm_k ? 0 : max_tokens) +
-                    2 * consumers * 32 * 16 + stages * 16 + 16 + (claim ? stages * 16 : 0) +
-                    max_tokens * (in_norm_k ? matvec_stream_x_row(in_norm_k) : 0);
+                    2 * consumers * 32 * 16 + stages * 16 + 16 + max_tokens * (in_norm_k ? matvec_stream_x_row(in_norm_k) : 0);
   return bytes > kMatvecStreamMinSmem ? bytes : kMatvecStreamMinSmem;
 }

@@ -5,15 +5,6 @@
 //
 // - One CTA per SM (grid = min(tiles, SMs)), persistent over its tiles (tile = blockIdx.x,
 //   + gridDim.x, ...), each tile 16 weight rows x all of K.
-// - CLAIM: the tiles are claimed at run time instead (p.tile_counter), so that a CTA whose SM
-//   the previous kernel freed late takes fewer of them. The producer claims each tile a tile
-//   ahead (an atomic add) and, at its first chunk, leaves it in the stage's slot, which the
-//   consumers read once the stage is full (the arrival releases it, their wait acquires it); a
-//   claim past the last tile leaves -1 there, and the producer arrives on the stage's "full"
-//   barrier without bytes. The first claims precede the wait for the previous kernel, as the
-//   weights they copy do: a counter must not be shared by launches that may run at the same time
-//   (engine/forward.cpp gives each launch of a plan its own), and the last CTA to stop claiming
-//   resets it for the next launch.
 // - A producer warp streams the CTA's tiles, CHUNK weights of K at a time, into a ring of STAGES
 //   shared-memory stages: per stage four TMA boxes of weights (3-D tensor maps, made by
 //   engine/matmul.cpp, whose box is 8 rows of a chunk: one copy per half tile for the quants and
@@ -136,7 +127,7 @@ struct InputNorm {
 // A register cap of two CTAs' worth (113 a thread), which the kernels take well under (46-96):
 // shared memory, not registers, keeps one CTA per SM at the default tuning (engine/matmul.h).
 template <int K, int N, int OUT_KIND, int ACT, int HAS_BIAS, int NORM, int MAX_TOKENS, int CONSUMERS, int CHUNK,
-          int STAGES, int IN_NORM, int CLAIM>
+          int STAGES, int IN_NORM>
 __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
     matvec_q8r_stream(const __grid_constant__ MatvecQ8rParams p) {
   KILN_TRACE_KERNEL();
@@ -153,21 +144,18 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
   constexpr int D_OFF = 2 * QS_HALF, X_OFF = D_OFF + 2 * D_HALF;
   constexpr u32 WEIGHT_BYTES = 2 * (QS_HALF + D_HALF);  // a stage's four TMA boxes
   constexpr int PARTIAL_OFF = STAGES * STAGE_BYTES, BAR_OFF = PARTIAL_OFF + 2 * CONSUMER_THREADS * 16;
-  constexpr int SLOT_OFF = BAR_OFF + STAGES * 16 + 16;  // CLAIM: the tile of each stage, 16 B apart
-  constexpr int ROWS_OFF = SLOT_OFF + (CLAIM ? STAGES * 16 : 0);  // IN_NORM: the normalized rows
+  constexpr int ROWS_OFF = BAR_OFF + STAGES * 16 + 16;  // IN_NORM: the normalized rows
   extern __shared__ __align__(128) unsigned char smem_raw[];
   unsigned char* smem = smem_raw + ((128 - (smem_u32(smem_raw) & 127)) & 127);  // TMA boxes: 128-byte aligned
   float4* partial = reinterpret_cast<float4*>(smem + PARTIAL_OFF);  // [2 tiles][CONSUMERS][32]
   int& is_last = *reinterpret_cast<int*>(smem + BAR_OFF + STAGES * 16);
-  int* const slot = reinterpret_cast<int*>(smem + SLOT_OFF);  // CLAIM: slot[4 s], stage s's tile (-1: none)
 
   const int k = K ? K : p.k, n = N ? N : p.n;
   const int n_chunks = (k + CHUNK - 1) / CHUNK, tiles = GATED ? n / 8 : n / 16;
   const int m = p.m < MAX_TOKENS ? p.m : MAX_TOKENS;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const u32 ring = smem_u32(smem), full = ring + BAR_OFF, empty = full + STAGES * 8;
-  // Step i of a CTA is chunk i % n_chunks of its tile i / n_chunks, in ring stage i % STAGES
-  // (CLAIM: steps and tiles as far as the claims go).
+  // Step i of a CTA is chunk i % n_chunks of its tile i / n_chunks, in ring stage i % STAGES.
   const int my_tiles = static_cast<int>(blockIdx.x) < tiles ? (tiles - 1 - blockIdx.x) / gridDim.x + 1 : 0;
   const int steps = my_tiles * n_chunks;
 
@@ -184,11 +172,11 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
   if (warp == CONSUMERS) {
     // Producer: per stage four TMA boxes of weights (quants and scales of the tile's two 8-row
     // halves: W rows 16 tile + 0..7 and + 8..15, gated W_gate and W_up rows 8 tile + 0..7) and
-    // one bulk copy of activations per token. CLAIM: the tile is the one claimed for step i.
-    auto issue_weights = [&](int i, int claimed = -1) {
+    // one bulk copy of activations per token.
+    auto issue_weights = [&](int i) {
       if (lane != 0) return;
       const int s = i % STAGES, chunk = i % n_chunks;
-      const int tile = CLAIM ? claimed : blockIdx.x + (i / n_chunks) * gridDim.x;
+      const int tile = blockIdx.x + (i / n_chunks) * gridDim.x;
       const u32 stage = ring + s * STAGE_BYTES, bar = full + 8 * s;
       mbar_arrive_expect_tx(bar, WEIGHT_BYTES);
       for (int half = 0; half < 2; ++half) {
@@ -208,59 +196,16 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
     };
     // Weights depend on no kernel: the first ring's worth goes out before the wait (IN_NORM: the
     // producer copies nothing else and never waits).
-    if constexpr (!CLAIM) {
-      const int first = min(STAGES, steps);
-      for (int i = 0; i < first; ++i) issue_weights(i);
-      if (!IN_NORM) {
-        kiln_dev::wait_for_previous_kernel();
-        for (int i = 0; i < first; ++i) issue_activations(i);
-      }
-      for (int i = first; i < steps; ++i) {
-        mbar_wait(empty + 8 * (i % STAGES), ((i / STAGES) & 1) ^ 1);
-        issue_weights(i);
-        if (!IN_NORM) issue_activations(i);
-      }
-    } else {
-      // At step i, a tile's first chunk: takes the tile claimed a tile ago into the stage's slot
-      // and claims the next one, whose atomic then has a tile's copies to return in (claimed and
-      // used at once, it stalled the producer an atomic's round trip a tile: qwen2-1.5b, one
-      // chunk a tile, decoded 11% slower). False when none is left, after the stage is published
-      // empty (slot -1, the "full" barrier's arrivals without bytes) and this CTA counted done.
-      // Its last claim precedes its count (the count's release), so the CTA that counts last may
-      // reset the counter.
-      int tile = -1, ahead = 0;  // ahead: lane 0's claim for the CTA's next tile
-      if (lane == 0) ahead = atomicAdd(p.tile_counter, 1);
-      const auto claim = [&](int i) {
-        const int s = i % STAGES;
-        tile = __shfl_sync(0xffffffffu, ahead, 0);
-        if (tile >= tiles) tile = -1;
-        else if (lane == 0) ahead = atomicAdd(p.tile_counter, 1);
-        if (lane == 0) slot[4 * s] = tile;
-        if (tile >= 0) return true;
-        if (lane == 0)
-          for (int a = 0; a < (IN_NORM ? 1 : 2); ++a) mbar_arrive(full + 8 * s);
-        if (count_block(p.tile_counter + 1, lane)) {
-          p.tile_counter[0] = 0;
-          p.tile_counter[1] = 0;
-        }
-        return false;
-      };
-      int i = 0;
-      bool more = true;
-      for (; i < STAGES; ++i) {
-        if (i % n_chunks == 0 && !(more = claim(i))) break;
-        issue_weights(i, tile);
-      }
-      if (!IN_NORM) {
-        kiln_dev::wait_for_previous_kernel();
-        for (int j = 0; j < i; ++j) issue_activations(j);
-      }
-      for (; more; ++i) {
-        mbar_wait(empty + 8 * (i % STAGES), ((i / STAGES) & 1) ^ 1);
-        if (i % n_chunks == 0 && !(more = claim(i))) break;
-        issue_weights(i, tile);
-        if (!IN_NORM) issue_activations(i);
-      }
+    const int first = min(STAGES, steps);
+    for (int i = 0; i < first; ++i) issue_weights(i);
+    if (!IN_NORM) {
+      kiln_dev::wait_for_previous_kernel();
+      for (int i = 0; i < first; ++i) issue_activations(i);
+    }
+    for (int i = first; i < steps; ++i) {
+      mbar_wait(empty + 8 * (i % STAGES), ((i / STAGES) & 1) ^ 1);
+      issue_weights(i);
+      if (!IN_NORM) issue_activations(i);
     }
   } else {
     // Consumers: they store what the previous kernel may read (or, add_f32, wrote).
@@ -271,15 +216,8 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
     if constexpr (IN_NORM) input_norm.run(p, k, m, smem + ROWS_OFF, rows_pitch, reinterpret_cast<float*>(partial));
     const int g = lane >> 2, c = lane & 3;
     const bool x_ok = g < m;
-    // CLAIM: the tile starting at step i, which the producer left in the stage's slot (-1: none
-    // left); the chunk loop's wait for the stage then returns at once.
-    const auto claimed = [&](int i) {
-      mbar_wait(full + 8 * (i % STAGES), (i / STAGES) & 1);
-      return slot[4 * (i % STAGES)];
-    };
     int i = 0, t = 0;
-    for (int tile = CLAIM ? claimed(0) : blockIdx.x; CLAIM ? tile >= 0 : tile < tiles;
-         tile = CLAIM ? claimed(i) : tile + gridDim.x, ++t) {
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x, ++t) {
       float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
       for (int chunk = 0; chunk < n_chunks; ++chunk, ++i) {
         const int s = i % STAGES;

@@ -35,8 +35,6 @@ class KernelPlan {
 
   // Starts a replay pass.
   void rewind() { cursor_ = 0; }
-  // Replay phase: kernels next() returned in this pass, so the last one's launch index + 1.
-  size_t cursor() const { return cursor_; }
 
   // Loads every recorded key; returns where they came from. After this the plan replays.
   jit::LoadSummary resolve(jit::Library& library) {

@@ -4,7 +4,6 @@
 // specialized ones without register spills, and one preset's set for an sm_80 target.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -148,45 +147,6 @@ TEST(EngineKernelSet, DeeperRingsFitEveryDecodeProduct) {
   const auto keys = engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"), {.stream_stages = 8});
   const jit::LoadSummary summary = library.precompile(keys);
   EXPECT_EQ(summary.compiled, summary.needed);
-}
-
-// Run-time tile claims (EngineOptions::stream_claim): every decode product of the dense presets
-// that streams claims its tiles, prefill's GEMMs are unchanged, deeper rings still fit, and
-// llama-8b's decode mat-vecs compile without spills.
-TEST(EngineKernelSet, StreamClaimsCompileForSm90a) {
-  for (const auto& name : kDensePresets) {
-    const model::Model shapes = preset_shapes(name);
-    const auto plain = engine::engine_kernel_set(shapes, {.stream_claim = false});
-    const auto claims = engine::engine_kernel_set(shapes, {.stream_claim = true});
-    EXPECT_EQ(claims.size(), plain.size()) << name;
-    int streams = 0;
-    for (const auto& key : claims) {
-      if (key.kernel == "matvec_q8r_stream") {
-        ++streams;
-        EXPECT_EQ(key.get("claim"), 1) << key.str();
-      } else {
-        EXPECT_NE(std::find(plain.begin(), plain.end(), key), plain.end()) << key.str();
-      }
-    }
-    EXPECT_GT(streams, 0) << name;
-    for (const auto& key : engine::engine_kernel_set(shapes, {.stream_stages = 8, .stream_claim = true}))
-      if (key.kernel == "matvec_q8r_stream") {
-        EXPECT_LE(key.dynamic_smem_bytes, 227 * 1024) << key.str();
-        EXPECT_EQ(key.get("claim"), 1) << key.str();
-        if (key.get("max_tokens") == 1) {
-          EXPECT_GE(key.get("stages"), 5) << key.str();
-        }
-      }
-  }
-  jit::testing::TempDir cache;
-  jit::Library library(compile_options("sm_90a", cache.path()));
-  std::vector<jit::KernelKey> keys;
-  for (const auto& key : engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"), {.stream_claim = true}))
-    if (key.kernel == "matvec_q8r_stream") keys.push_back(key);
-  const jit::LoadSummary summary = library.precompile(keys);
-  EXPECT_EQ(summary.compiled, summary.needed);
-  for (const jit::CacheEntryInfo& entry : jit::DiskCache(cache.path(), nullptr).list())
-    EXPECT_EQ(entry.stack_bytes, 0) << entry.name << " spills at " << entry.registers << " registers";
 }
 
 TEST(EngineKernelSet, AllLogitsAddsTheirKernels) {

@@ -1,8 +1,7 @@
 // The GPU engine against the CPU reference, end to end, on the tiny presets of the archs it
 // runs: prefill in several micro-batches, decode one token at a time across KV-page and tile
 // boundaries, both JIT builds, with this GPU's kernels and with those an sm_80 GPU would get,
-// with decode's kv_write inside the attention kernel, and with the decode mat-vecs' run-time
-// tile claims.
+// and with decode's kv_write inside the attention kernel.
 //
 // Tolerance: the engine rounds activations and dequantized weights to f16 (relative 2^-11)
 // and keeps f32 accumulators; attention probabilities are f16 too. Each product's error is a
@@ -62,10 +61,6 @@ TEST_P(EngineVsReference, AsSm80MatchesTheCpu) { check_variant({.target_cc_major
 // The same with decode's kv_write folded into attention (EngineOptions::fuse_decode_write:
 // attn_decode_write).
 TEST_P(EngineVsReference, FusedDecodeWriteMatchesTheCpu) { check_variant({.fuse_decode_write = true}, "fused"); }
-
-// The same with the decode mat-vecs claiming their tiles at run time (EngineOptions::stream_claim):
-// each launch of a step has its own counter, which the next step's replay finds back at zero.
-TEST_P(EngineVsReference, StreamClaimsMatchTheCpu) { check_variant({.stream_claim = true}, "claim"); }
 
 INSTANTIATE_TEST_SUITE_P(TinyPresets, EngineVsReference,
                          ::testing::Combine(::testing::Values("llama-tiny", "qwen2-tiny", "qwen3-tiny"),

@@ -184,88 +184,75 @@ void run_case(Mode mode, const Shape& shape, int m, const Variant& v, const Matm
   const bool f32_out = v.out == MatmulOut::f32 || v.out == MatmulOut::add_f32;
   const int ldo = shape.n + 3;  // odd: padding columns must stay untouched
   const size_t elems = static_cast<size_t>(m) * ldo, elem_bytes = f32_out ? 4 : 2;
-  // Run-time tile claims: twice on one counter, which the first launch must leave at {0, 0}.
-  const bool claims = key.kernel == "matvec_q8r_stream" && key.get("claim");
-  DeviceBytes counter(8);
-  counter.upload(std::vector<int>{0, 0});
-  for (int launch = 0; launch < (claims ? 2 : 1); ++launch) {
-    SCOPED_TRACE(::testing::Message() << "launch " << launch);
-    DeviceBytes out(elems * elem_bytes);
-    std::vector<float> residual;
-    if (v.out == MatmulOut::add_f32) {
-      std::mt19937 rng(static_cast<unsigned>(m + shape.n));
-      std::uniform_real_distribution<float> value(-4.0f, 4.0f);
-      residual.resize(elems);
-      for (auto& r : residual) r = value(rng);
-      out.upload(residual);
-    } else {
-      out.poison();
-    }
-
-    MatmulArgs args = problem_args(p, v, out.get(), ldo, m);
-    args.tile_counter = counter.get<int>();
-    matmul_launch(lib.get(key), s, args, nullptr);
-    jit::testing::sync_and_check(key.str());
-
-    std::vector<float> got(elems);
-    std::vector<uint32_t> raw(elems);
-    if (f32_out) {
-      const auto host = out.download<float>(elems);
-      for (size_t i = 0; i < elems; ++i) {
-        got[i] = host[i];
-        std::memcpy(&raw[i], &host[i], 4);
-      }
-    } else {
-      const auto host = out.download<uint16_t>(elems);
-      for (size_t i = 0; i < elems; ++i) {
-        got[i] = f16_to_f32(host[i]);
-        raw[i] = host[i];
-      }
-    }
-
-    const double eps_acc = shape.k * std::ldexp(1.0, -23), f16_round = f32_out ? 0.0 : std::ldexp(1.0, -11);
-    double err2 = 0, ref2 = 0, worst = 0;
-    int bad = 0;
-    for (int t = 0; t < m; ++t) {
-      for (int c = 0; c < ldo; ++c) {
-        const size_t i = static_cast<size_t>(t) * ldo + c;
-        if (c >= shape.n) {  // padding column: still the poison / the residual
-          const bool untouched =
-              v.out == MatmulOut::add_f32 ? got[i] == residual[i] : raw[i] == (f32_out ? 0xffffffffu : 0xffffu);
-          if (!untouched && bad++ < 5) ADD_FAILURE() << "wrote past n at token " << t << " column " << c;
-          continue;
-        }
-        const size_t j = static_cast<size_t>(t) * shape.n + c;
-        double ref, tol;
-        if (gated) {
-          const double g = p.dot[j] + (v.bias ? p.bias[c] : 0.0), u = p.dot_up[j] + (v.bias ? p.bias_up[c] : 0.0);
-          const double e_g = eps_acc * p.mag[j], e_u = eps_acc * p.mag_up[j];
-          ref = act_ref(v.act, g) * u;
-          tol = 1.2 * std::abs(u) * e_g + std::abs(act_ref(v.act, g)) * e_u + (f16_round + 1e-5) * std::abs(ref);
-        } else {
-          ref = p.dot[j] + (v.bias ? p.bias[c] : 0.0) + (v.out == MatmulOut::add_f32 ? residual[i] : 0.0);
-          tol = eps_acc * p.mag[j] + f16_round * std::abs(ref) +
-                (v.out == MatmulOut::add_f32 ? 1e-6 * std::abs(ref) : 0.0);
-        }
-        tol += 1e-7;
-        const double err = std::abs(got[i] - ref);
-        if (!(err <= tol)) {  // NaN fails too
-          if (bad++ < 5)
-            ADD_FAILURE() << "token " << t << " feature " << c << ": got " << got[i] << ", want " << ref << " (tol "
-                          << tol << ")";
-        }
-        worst = std::max(worst, err / tol);
-        err2 += (got[i] - ref) * (got[i] - ref);
-        ref2 += ref * ref;
-      }
-    }
-    EXPECT_EQ(bad, 0) << bad << " bad elements; worst err/tol " << worst;
-    const double rel = std::sqrt(err2 / std::max(ref2, 1e-300));
-    EXPECT_LE(rel, f32_out ? 1e-5 : 1e-3) << "relative L2 error";
+  DeviceBytes out(elems * elem_bytes);
+  std::vector<float> residual;
+  if (v.out == MatmulOut::add_f32) {
+    std::mt19937 rng(static_cast<unsigned>(m + shape.n));
+    std::uniform_real_distribution<float> value(-4.0f, 4.0f);
+    residual.resize(elems);
+    for (auto& r : residual) r = value(rng);
+    out.upload(residual);
+  } else {
+    out.poison();
   }
-  if (claims) {
-    EXPECT_EQ(counter.download<int>(2), (std::vector<int>{0, 0})) << "tile claim counter";
+
+  const MatmulArgs args = problem_args(p, v, out.get(), ldo, m);
+  matmul_launch(lib.get(key), s, args, nullptr);
+  jit::testing::sync_and_check(key.str());
+
+  std::vector<float> got(elems);
+  std::vector<uint32_t> raw(elems);
+  if (f32_out) {
+    const auto host = out.download<float>(elems);
+    for (size_t i = 0; i < elems; ++i) {
+      got[i] = host[i];
+      std::memcpy(&raw[i], &host[i], 4);
+    }
+  } else {
+    const auto host = out.download<uint16_t>(elems);
+    for (size_t i = 0; i < elems; ++i) {
+      got[i] = f16_to_f32(host[i]);
+      raw[i] = host[i];
+    }
   }
+
+  const double eps_acc = shape.k * std::ldexp(1.0, -23), f16_round = f32_out ? 0.0 : std::ldexp(1.0, -11);
+  double err2 = 0, ref2 = 0, worst = 0;
+  int bad = 0;
+  for (int t = 0; t < m; ++t) {
+    for (int c = 0; c < ldo; ++c) {
+      const size_t i = static_cast<size_t>(t) * ldo + c;
+      if (c >= shape.n) {  // padding column: still the poison / the residual
+        const bool untouched = v.out == MatmulOut::add_f32 ? got[i] == residual[i] : raw[i] == (f32_out ? 0xffffffffu : 0xffffu);
+        if (!untouched && bad++ < 5) ADD_FAILURE() << "wrote past n at token " << t << " column " << c;
+        continue;
+      }
+      const size_t j = static_cast<size_t>(t) * shape.n + c;
+      double ref, tol;
+      if (gated) {
+        const double g = p.dot[j] + (v.bias ? p.bias[c] : 0.0), u = p.dot_up[j] + (v.bias ? p.bias_up[c] : 0.0);
+        const double e_g = eps_acc * p.mag[j], e_u = eps_acc * p.mag_up[j];
+        ref = act_ref(v.act, g) * u;
+        tol = 1.2 * std::abs(u) * e_g + std::abs(act_ref(v.act, g)) * e_u + (f16_round + 1e-5) * std::abs(ref);
+      } else {
+        ref = p.dot[j] + (v.bias ? p.bias[c] : 0.0) + (v.out == MatmulOut::add_f32 ? residual[i] : 0.0);
+        tol = eps_acc * p.mag[j] + f16_round * std::abs(ref) + (v.out == MatmulOut::add_f32 ? 1e-6 * std::abs(ref) : 0.0);
+      }
+      tol += 1e-7;
+      const double err = std::abs(got[i] - ref);
+      if (!(err <= tol)) {  // NaN fails too
+        if (bad++ < 5)
+          ADD_FAILURE() << "token " << t << " feature " << c << ": got " << got[i] << ", want " << ref << " (tol "
+                        << tol << ")";
+      }
+      worst = std::max(worst, err / tol);
+      err2 += (got[i] - ref) * (got[i] - ref);
+      ref2 += ref * ref;
+    }
+  }
+  EXPECT_EQ(bad, 0) << bad << " bad elements; worst err/tol " << worst;
+  const double rel = std::sqrt(err2 / std::max(ref2, 1e-300));
+  EXPECT_LE(rel, f32_out ? 1e-5 : 1e-3) << "relative L2 error";
 }
 
 void run_sweep(Mode mode, const MatmulTuning& tuning, const std::vector<int>& tokens,
@@ -385,8 +372,7 @@ TEST(MatmulGpu, WgmmaTileSizes) {
 // against the norm of that residual in double. Bound: the
 // f16 rounding of the output (2^-11), the f32 sum of squares (n terms, 2^-24 each) and rsqrtf
 // (2^-22, with slack), all relative to |y|. Three launches in a row, norm_out poisoned before
-// each: the counter the last block resets must be ready for the next launch (graph replays), and
-// so must the tile claims' counter where the key has claim.
+// each: the counter the last block resets must be ready for the next launch (graph replays).
 void run_norm_case(Mode mode, const Shape& shape, int m, const MatmulTuning& tuning, const char* kernel) {
   Problem& p = problem(shape.n, shape.k, m);
   const MatmulShape s{.n = shape.n, .k = shape.k, .out = MatmulOut::add_f32, .norm = true};
@@ -403,11 +389,9 @@ void run_norm_case(Mode mode, const Shape& shape, int m, const MatmulTuning& tun
   for (auto& r : residual) r = value(rng);
   for (auto& w : weight) w = gain(rng);
   const float eps = 1e-5f;
-  DeviceBytes out(elems * 4), norm_out(static_cast<size_t>(m) * shape.n * 2), weight_dev(shape.n * 4), counter(4),
-      tile_counter(8);
+  DeviceBytes out(elems * 4), norm_out(static_cast<size_t>(m) * shape.n * 2), weight_dev(shape.n * 4), counter(4);
   weight_dev.upload(weight);
   counter.upload(std::vector<int>{0});
-  tile_counter.upload(std::vector<int>{0, 0});
 
   MatmulArgs args;
   args.a = p.a_dev->get();
@@ -420,7 +404,6 @@ void run_norm_case(Mode mode, const Shape& shape, int m, const MatmulTuning& tun
   args.norm_out = norm_out.get();
   args.norm_counter = counter.get<int>();
   args.norm_eps = eps;
-  args.tile_counter = tile_counter.get<int>();
   const double eps_acc = shape.k * std::ldexp(1.0, -23);
   const double norm_rel = std::ldexp(1.0, -11) + shape.n * std::ldexp(1.0, -24) + std::ldexp(1.0, -20);
   for (int launch = 0; launch < 3; ++launch) {
@@ -451,10 +434,6 @@ void run_norm_case(Mode mode, const Shape& shape, int m, const MatmulTuning& tun
       }
     }
     ASSERT_EQ(bad, 0) << bad << " bad elements at launch " << launch;
-  }
-  EXPECT_EQ(counter.download<int>(1), std::vector<int>{0}) << "norm counter";
-  if (key.kernel == "matvec_q8r_stream" && key.get("claim")) {
-    EXPECT_EQ(tile_counter.download<int>(2), (std::vector<int>{0, 0})) << "tile claim counter";
   }
 }
 
@@ -499,34 +478,19 @@ void run_in_norm_case(Mode mode, const Shape& shape, int m, const Variant& v, co
     for (int c = 0; c < shape.k; ++c) h[static_cast<size_t>(t) * lda + c] = value(rng) * (t + 1);
   for (auto& w : weight) w = gain(rng);
   const float eps = 1e-6f;
-  DeviceBytes h_dev(h.size() * 4), weight_dev(weight.size() * 4), out(static_cast<size_t>(m) * shape.n * 4),
-      tile_counter(8);
+  DeviceBytes h_dev(h.size() * 4), weight_dev(weight.size() * 4), out(static_cast<size_t>(m) * shape.n * 4);
   h_dev.upload(h);
   weight_dev.upload(weight);
-  tile_counter.upload(std::vector<int>{0, 0});
+  out.poison();
 
   MatmulArgs args = problem_args(p, v, out.get(), shape.n, m);
   args.a = h_dev.get();
   args.lda = lda;
   args.in_norm_weight = weight_dev.get<float>();
   args.in_norm_eps = eps;
-  args.tile_counter = tile_counter.get<int>();
-  // Run-time tile claims: twice on one counter, each output checked; the first launch's must be
-  // the second's, bit for bit (the claims move tiles between CTAs, not their arithmetic).
-  const bool claims = key.get("claim") != 0;
+  matmul_launch(lib.get(key), s, args, nullptr);
+  jit::testing::sync_and_check(key.str());
   std::vector<double> got(static_cast<size_t>(m) * shape.n);
-  std::vector<uint8_t> first;
-  for (int launch = 0; launch < (claims ? 2 : 1); ++launch) {
-    out.poison();
-    matmul_launch(lib.get(key), s, args, nullptr);
-    jit::testing::sync_and_check(key.str());
-    const auto bytes = out.download<uint8_t>(got.size() * (gated ? 2 : 4));
-    if (launch == 0) first = bytes;
-    ASSERT_TRUE(bytes == first) << "launch " << launch << " differs from launch 0";
-  }
-  if (claims) {
-    EXPECT_EQ(tile_counter.download<int>(2), (std::vector<int>{0, 0})) << "tile claim counter";
-  }
   if (gated) {
     const auto raw = out.download<uint16_t>(got.size());
     for (size_t i = 0; i < got.size(); ++i) got[i] = f16_to_f32(raw[i]);
@@ -594,47 +558,6 @@ TEST(MatmulGpu, InputNorm) {
   const MatmulShape qkv{.n = 6144, .k = 4096, .out = MatmulOut::f32, .in_norm = true};
   MatmulTuning deep_ring;
   deep_ring.stream_stages = matvec_stream_stages_up_to(qkv, 1, 8);
-  ASSERT_GE(deep_ring.stream_stages, 5);
-  for (Mode mode : {Mode::specialized, Mode::generic}) run_in_norm_case(mode, {6144, 4096}, 1, plain, deep_ring);
-}
-
-// matvec_q8r_stream with run-time tile claims (MatmulTuning::claim): the stream shapes and rings
-// of MatvecStream (4 tiles for 4 CTAs, where a CTA may claim none; 256 tiles for fewer CTAs than
-// that; a ring that wraps within a tile and one that spans tiles), the norm epilogue and the input
-// norm, both builds. Each case runs twice on one counter (run_case, run_norm_case,
-// run_in_norm_case), with a synchronization between: the claims start before the wait for the
-// previous kernel, so two launches in flight together must not share a counter.
-TEST(MatmulGpu, MatvecStreamClaims) {
-  KILN_REQUIRE_GPU();
-  if (jit::Device::current().cc_major < 9) GTEST_SKIP() << "matvec_q8r_stream needs sm_90";
-  MatmulTuning claim, small_ring, mid_ring;
-  claim.claim = 1;
-  small_ring = mid_ring = claim;
-  small_ring.chunk = 256;
-  small_ring.stream_stages = 2;
-  mid_ring.chunk = 1024;
-  mid_ring.stream_stages = 4;
-  ASSERT_EQ(matmul_key({64, 256, MatmulOut::f16}, 1, {}, claim).get("claim"), 1);
-  for (Mode mode : {Mode::specialized, Mode::generic})
-    for (const MatmulTuning& t : {claim, small_ring, mid_ring}) {
-      run_sweep(mode, t, {1, 7}, kStreamShapes);
-      if (HasFailure()) return;
-    }
-  const Variant plain{MatmulOut::f32, MatmulAct::none, true}, gated{MatmulOut::gated_f16, MatmulAct::silu, false};
-  for (Mode mode : {Mode::specialized, Mode::generic})
-    for (int m : {1, 3, 8}) {
-      for (const Shape& shape : {Shape{1536, 1536}, Shape{4096, 4352}}) {
-        run_norm_case(mode, shape, m, claim, "matvec_q8r_stream");
-        run_in_norm_case(mode, shape, m, plain, claim);
-        if (HasFailure()) return;
-      }
-      run_in_norm_case(mode, {136, 4096}, m, gated, claim);  // 17 tiles
-      if (HasFailure()) return;
-    }
-  // The deepest ring beside the normalized rows and the slots, as llama-8b's qkv.
-  const MatmulShape qkv{.n = 6144, .k = 4096, .out = MatmulOut::f32, .in_norm = true};
-  MatmulTuning deep_ring = claim;
-  deep_ring.stream_stages = matvec_stream_stages_up_to(qkv, 1, 8, claim);
   ASSERT_GE(deep_ring.stream_stages, 5);
   for (Mode mode : {Mode::specialized, Mode::generic}) run_in_norm_case(mode, {6144, 4096}, 1, plain, deep_ring);
 }

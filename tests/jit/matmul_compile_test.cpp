@@ -19,7 +19,7 @@ TEST(MatmulCompile, KeysNameTheirShapeAndTiles) {
   const MatmulShape down{4096, 14336, MatmulOut::add_f32, MatmulAct::none, false};
   EXPECT_EQ(matmul_key(down, 1).str(),
             "matvec_q8r_stream<k=14336,n=4096,out_kind=2,act=0,has_bias=0,norm=0,max_tokens=1,consumers=8,chunk=2048,"
-            "stages=3,in_norm=0,claim=0>");
+            "stages=3,in_norm=0>");
   // matvec_q8r where the stream kernel cannot go: k not a multiple of 256, a partial 16-row tile
   // (gated: 8), sm_80 (no TMA), or when asked.
   MatmulTuning blocks;
@@ -84,34 +84,6 @@ TEST(MatmulCompile, KeysNameTheirShapeAndTiles) {
   small.chunk = 256;
   small.stream_stages = 2;
   EXPECT_EQ(matmul_key(down, 1, {}, small).dynamic_smem_bytes, kMatvecStreamMinSmem);
-  // Run-time tile claims: a variant of the stream kernel (not of matvec_q8r, which ignores it),
-  // with a slot of 16 B per stage.
-  MatmulTuning claim;
-  claim.claim = 1;
-  const KernelKey claimed = matmul_key(down, 1, {}, claim);
-  EXPECT_EQ(claimed.str(),
-            "matvec_q8r_stream<k=14336,n=4096,out_kind=2,act=0,has_bias=0,norm=0,max_tokens=1,consumers=8,chunk=2048,"
-            "stages=3,in_norm=0,claim=1>");
-  EXPECT_EQ(claimed.dynamic_smem_bytes, matmul_key(down, 1).dynamic_smem_bytes + 3 * 16);
-  EXPECT_EQ(matmul_key(qkv, 1, {}, claim).get("claim"), 1);
-  EXPECT_EQ(matmul_key(qkv, 1, {}, claim).dynamic_smem_bytes, matvec_stream_smem_bytes(2048, 3, 8, 1, 4096, 1));
-  MatmulTuning claim_blocks = claim;
-  claim_blocks.stream = 0;
-  EXPECT_EQ(matmul_key(down, 1, {}, claim_blocks).kernel, "matvec_q8r");
-  MatmulTuning bad_claim;
-  bad_claim.claim = 2;
-  EXPECT_THROW(matmul_key(down, 1, {}, bad_claim), Error);
-  // The deepest ring counts the slots: at k = 14080 normalized in chunks of 2304, five stages fit
-  // (227 KB less 16 B) without them, four with them.
-  const MatmulShape wide{.n = 4096, .k = 14080, .out = MatmulOut::f32, .in_norm = true};
-  MatmulTuning wide_chunks;
-  wide_chunks.chunk = 2304;
-  MatmulTuning wide_claims = wide_chunks;
-  wide_claims.claim = 1;
-  EXPECT_EQ(matvec_stream_stages_up_to(wide, 1, 8, wide_chunks), 5);
-  EXPECT_EQ(matvec_stream_stages_up_to(wide, 1, 8, wide_claims), 4);
-  wide_claims.stream_stages = 5;
-  EXPECT_THROW(matmul_key(wide, 1, {}, wide_claims), Error);
 }
 
 TEST(MatmulCompile, EpiloguesBeyondTheEnginesCompileForSm90a) {
@@ -135,31 +107,6 @@ TEST(MatmulCompile, EpiloguesBeyondTheEnginesCompileForSm90a) {
   const jit::LoadSummary summary = library.precompile(keys);
   EXPECT_EQ(summary.compiled, static_cast<int>(keys.size()));
   jit::testing::print_compile_timing(summary);
-}
-
-// The stream mat-vec with run-time tile claims, both builds: every epilogue, with and without the
-// input norm, at 1 and 8 tokens.
-TEST(MatmulCompile, StreamClaimsCompileForSm90aInBothBuilds) {
-  MatmulTuning claim;
-  claim.claim = 1;
-  for (jit::Mode mode : {jit::Mode::specialized, jit::Mode::generic}) {
-    jit::Library library(compile_only("sm_90a"));
-    std::vector<KernelKey> keys;
-    for (const MatmulShape& s : {MatmulShape{4096, 4096, MatmulOut::f16, MatmulAct::none, false},
-                                 MatmulShape{4096, 4096, MatmulOut::add_f32, MatmulAct::none, true, true},
-                                 MatmulShape{4096, 4096, MatmulOut::gated_f16, MatmulAct::gelu_tanh, true}})
-      for (bool in_norm : {false, true})
-        for (int m : {1, 8}) {
-          MatmulShape shape = s;
-          shape.in_norm = in_norm;
-          const KernelKey key = matmul_key(shape, m, {}, claim);
-          ASSERT_EQ(key.get("claim"), 1) << key.str();
-          keys.push_back(key.for_mode(mode));
-        }
-    const jit::LoadSummary summary = library.precompile(keys);
-    EXPECT_EQ(summary.compiled, static_cast<int>(keys.size()));
-    jit::testing::print_compile_timing(summary);
-  }
 }
 
 TEST(MatmulCompile, MmaSyncGemmCompilesForSm80) {
