@@ -370,7 +370,6 @@ void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCa
   const AttentionConfig::Layer& l = config.layers[layer];
   const int n = args.n_tokens;
   const bool decode = n == 1;  // the single-sequence engine: one token is always a decode step
-  const bool fused = decode && config.fuse_decode_write;
   KvWriteShape write = l.write;
   write.in_f16 = args.qkv_f16;
   const KvBatchView& batch = kv.batch();
@@ -396,8 +395,17 @@ void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCa
     return p;
   };
 
-  if (!fused)
-    if (const jit::Kernel* k = plan.next([&] { return kv_write_key(write); }))
+  int kv_len = 0;
+  if (!plan.recording())
+    for (int32_t len : kv.kv_lens()) kv_len = std::max(kv_len, int(len));
+  // Decode plans hold both ways of writing the step's K and V (the graph bucket picks one, by its
+  // split count); prefill always runs kv_write.
+  const int decode_splits = decode && !plan.recording() ? attn_decode_splits(l.shape, kv_len, batch.n_seqs, config.target) : 0;
+  const bool may_fuse = decode && config.fused_write_splits >= 1;
+  const bool may_write = !decode || config.fused_write_splits < kAttnMaxSplits;
+  const bool fused = may_fuse && decode_splits <= config.fused_write_splits;
+  if (may_write)
+    if (const jit::Kernel* k = plan.next([&] { return kv_write_key(write); }); k && !fused)
       kv_write_launch(*k, write, write_params(), stream);
 
   AttnArgs a;
@@ -411,19 +419,16 @@ void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCa
   a.workspace = config.workspace.as<float>();
   a.workspace_bytes = config.workspace.bytes();
   if (decode) {
-    const jit::Kernel* decode_kernel =
-        plan.next([&] { return fused ? attn_decode_write_key(l.shape, write) : attn_decode_key(l.shape); });
+    const jit::Kernel* plain = may_write ? plan.next([&] { return attn_decode_key(l.shape); }) : nullptr;
+    const jit::Kernel* writing = may_fuse ? plan.next([&] { return attn_decode_write_key(l.shape, write); }) : nullptr;
     const jit::Kernel* combine = plan.next([&] { return attn_decode_combine_key(l.shape); });
-    if (decode_kernel) {
-      int kv_len = 0;
-      for (int32_t len : kv.kv_lens()) kv_len = std::max(kv_len, int(len));
+    if (const jit::Kernel* decode_kernel = fused ? writing : plain) {
       KvWriteParams step_write;
       if (fused) {
         step_write = kv_write_params(write, write_params());
         a.write = &step_write;
       }
-      attn_decode_launch(*decode_kernel, combine, l.shape, a,
-                         attn_decode_splits(l.shape, kv_len, batch.n_seqs, config.target), stream);
+      attn_decode_launch(*decode_kernel, combine, l.shape, a, decode_splits, stream);
     }
   } else {
     if (config.kv_types.any_q8()) {  // attn_prefill reads f16: give it an f16 view of the pages
@@ -440,8 +445,6 @@ void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCa
     const jit::Kernel* combine =
         plan.next([&] { return attn_prefill_combine_key(l.shape, static_cast<int>(prefill_key.get("warps"))); });
     if (prefill) {
-      int kv_len = 0;
-      for (int32_t len : kv.kv_lens()) kv_len = std::max(kv_len, int(len));
       const int splits = attn_prefill_splits(prefill_key, l.shape, batch.max_q, batch.n_seqs, kv_len, config.target);
       attn_prefill_launch(*prefill, combine, l.shape, a, splits, stream);
     }

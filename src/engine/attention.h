@@ -423,9 +423,10 @@ struct AttentionConfig {
   std::vector<size_t> rope_offsets;  // doubles into rope_tables, per distinct table
   DeviceBuffer rope_tables;          // f64
   DeviceBuffer workspace;            // decode partials for one sequence
-  // Decode (one token) runs attn_decode_write, kv_write's work folded into attention, instead
-  // of kv_write then attn_decode (EngineOptions::fuse_decode_write).
-  bool fuse_decode_write = false;
+  // A decode step (one token) split over at most this many KV splits runs attn_decode_write,
+  // kv_write's work folded into attention, instead of kv_write then attn_decode
+  // (EngineOptions::fused_write_splits; 0: never, kAttnMaxSplits: always).
+  int fused_write_splits = 0;
   // A q8_0 cache: prefill's f16 view of one layer's pages for one sequence (K then V pool, each
   // kv_pages_for(n_ctx) pages) and its identity page table.
   KvTypes kv_types;
@@ -462,8 +463,8 @@ struct AttentionLayerArgs {
 };
 
 // kv_write, then prefill (n_tokens > 1) or decode (n_tokens == 1) over the cache's current batch
-// (KvCache::prepare_step ran for this step); decode with config.fuse_decode_write: one
-// attn_decode_write. Records keys or launches, as `plan` says.
+// (KvCache::prepare_step ran for this step); a decode step of at most config.fused_write_splits
+// splits: one attn_decode_write. Records keys or launches, as `plan` says.
 void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCache& kv, int layer,
                      const AttentionLayerArgs& args, cudaStream_t stream);
 

@@ -102,7 +102,8 @@ struct Engine::State {
   }
 };
 
-bool fuse_decode_write_from_env() { return env_switch("KILN_FUSE_DECODE_WRITE"); }
+int fused_write_splits_from_env() { return env_int("KILN_FUSED_WRITE_SPLITS", 1, 0, kAttnMaxSplits); }
+bool o_whole_ring_from_env() { return env_switch("KILN_O_WHOLE_RING"); }
 int stream_stages_from_env() {
   const int stages = env_int("KILN_STREAM_STAGES", 0, 0, 8);
   KILN_CHECK(stages != 1, "KILN_STREAM_STAGES must be 0 (the default) or 2..8, got 1");
@@ -132,8 +133,9 @@ Engine::Engine(const model::Model& model, const EngineOptions& options)
              "compute capability ", options.target_cc_major, " on a ", device.cc_major, ".x device");
   ForwardConfig config = forward_config(model, options.n_ctx, options.n_ubatch, device, options.kv_types);
   if (options.target_cc_major) config.target.cc_major = options.target_cc_major;
-  config.fuse_decode_write = options.fuse_decode_write;
+  config.fused_write_splits = options.fused_write_splits;
   config.stream_stages = options.stream_stages;
+  config.o_whole_ring = options.o_whole_ring;
   check_fits({{"weights", weight_bytes(model)},
               {"KV cache", config.kv_cache_bytes},
               {"activations", config.activation_bytes}});

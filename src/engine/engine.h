@@ -18,10 +18,12 @@
 
 namespace kiln::engine {
 
-// $KILN_FUSE_DECODE_WRITE as a switch (util/env.h).
-bool fuse_decode_write_from_env();
+// $KILN_FUSED_WRITE_SPLITS: 0..kAttnMaxSplits, 1 when unset.
+int fused_write_splits_from_env();
 // $KILN_STREAM_STAGES: 0 (unset) or 2..8.
 int stream_stages_from_env();
+// $KILN_O_WHOLE_RING as a switch (util/env.h).
+bool o_whole_ring_from_env();
 
 struct EngineOptions {
   int n_ctx = 4096;      // tokens the KV cache holds
@@ -35,15 +37,21 @@ struct EngineOptions {
   // older GPU's kernels on this one (sm_80: mma.sync GEMM and attention, matvec_q8r with the norm
   // epilogue), which is how the GPU tests cover those paths on an H100.
   int target_cc_major = 0;
-  // Decode runs kv_write's work (q/k norm, RoPE, the cache store) inside the attention kernel
-  // (attn_decode_write): one kernel fewer a layer. Off until measured with programmatic launch
-  // (notes/decode.md); the default comes from $KILN_FUSE_DECODE_WRITE (1 on, 0 or unset off).
-  bool fuse_decode_write = fuse_decode_write_from_env();
+  // A decode step whose attention has at most this many KV splits runs kv_write's work (q/k
+  // norm, RoPE, the cache store) inside the attention kernel (attn_decode_write): one kernel
+  // fewer a layer. 1 by default, short contexts: on the H100 +0.4-1.7% at d0 on the five dense
+  // presets, but -0.4..-2.1% at d8192 (notes/decode.md). 0: never; kAttnMaxSplits: always. The
+  // default comes from $KILN_FUSED_WRITE_SPLITS.
+  int fused_write_splits = fused_write_splits_from_env();
   // Ring stages of the decode mat-vecs (matvec_q8r_stream), at most: more bytes of the next
   // product on chip while the kernels before it drain. 0: the default (kMatvecStreamStages); the
   // default comes from $KILN_STREAM_STAGES (2..8), for A/B runs (8 measured 1-3% slower on the
   // H100, notes/decode.md).
   int stream_stages = stream_stages_from_env();
+  // The decode o product (after attention, when DRAM idles at short context) gets a ring deep
+  // enough for all of a CTA's chunks where it fits, so that its weights are on chip before its
+  // wait returns. For A/B runs until measured; the default comes from $KILN_O_WHOLE_RING.
+  bool o_whole_ring = o_whole_ring_from_env();
   // Kernels built to record a timeline of their CTAs (jit/trace.h; $KILN_TRACE=1): slower, for
   // seeing where a step's time goes.
   bool trace = jit::trace_from_env();

@@ -83,7 +83,7 @@ Forward::Forward(const model::Model& model, const Weights* weights, const Forwar
                              {.sm_count = config.target.sm_count, .cc_major = config.target.cc_major}, weights != nullptr,
                              config.kv_types)) {
   const auto& hp = model.hp;
-  attn_.fuse_decode_write = config.fuse_decode_write;
+  attn_.fused_write_splits = config.fused_write_splits;
   if (!weights) {
     no_weights_.layers.resize(hp.n_layers);
     return;
@@ -158,11 +158,17 @@ MatmulArgs Forward::normed_input(MatmulArgs args, const MatmulShape& shape, cons
   return args;
 }
 
-void Forward::matmul(plan::KernelPlan& plan, const MatmulShape& shape, const MatmulArgs& args) {
+void Forward::matmul(plan::KernelPlan& plan, const MatmulShape& shape, const MatmulArgs& args, bool whole_ring) {
   const jit::Kernel* k = plan.next([&] {  // runs when the plan is recorded, not at each launch
     MatmulTuning tuning;
-    if (config_.stream_stages && matmul_is_matvec(args.m))
+    const bool matvec = matmul_is_matvec(args.m);
+    if (config_.stream_stages && matvec)
       tuning.stream_stages = matvec_stream_stages_up_to(shape, matmul_bucket(args.m), config_.stream_stages);
+    if (whole_ring && matvec) {
+      const int chunks = matvec_stream_chunks_per_cta(shape, config_.target.sm_count);
+      tuning.stream_stages =
+          std::max(kMatvecStreamStages, matvec_stream_stages_up_to(shape, matmul_bucket(args.m), chunks));
+    }
     return matmul_key(shape, args.m, config_.target, tuning);
   });
   if (k) matmul_launch(*k, shape, args, stream_);
@@ -202,7 +208,7 @@ void Forward::layer(plan::KernelPlan& plan, int il, int n) {
 
   MatmulArgs o{.a = attn_out_.get(), .lda = shape.o.k, .w = {w.wo.qs.get(), w.wo.d.get()}, .bias = w.bo.as<float>(),
                .out = hidden, .ldo = hp.n_embd, .m = n};
-  matmul(plan, shape.o, shape.o.norm ? with_norm(o, w.ffn_norm) : o);
+  matmul(plan, shape.o, shape.o.norm ? with_norm(o, w.ffn_norm) : o, config_.o_whole_ring);
 
   if (!decode) rmsnorm(plan, hidden, w.ffn_norm, xn_.get(), n);
   const MatmulArgs up{.w = {w.ffn_gate.qs.get(), w.ffn_gate.d.get()}, .w_up = {w.ffn_up.qs.get(), w.ffn_up.d.get()},

@@ -8,7 +8,7 @@
 //   qkv  = xn · Wqkvᵀ (+ bias)                           f32 [n][(n_heads + 2 n_kv_heads) head_dim]
 //   q, cache <- kv_write(qkv): q/k norm, rope, k/v into the paged cache
 //   a    = attention(q, cache)                           f16 [n][n_heads head_dim]
-//          (decode with fuse_decode_write: both in one kernel, attn_decode_write)
+//          (decode at short context: both in one kernel, attn_decode_write)
 //   h   += a · Woᵀ (+ bias)                              f32 residual stream
 //   xn   = rmsnorm(h, ffn_norm)
 //   g    = act(xn · W_gateᵀ) * (xn · W_upᵀ)              f16 [n][n_ff]
@@ -39,8 +39,9 @@ struct ForwardConfig {
   int n_ubatch = 0;
   MatmulTarget target;
   KvTypes kv_types;             // K and V cache element types
-  bool fuse_decode_write = false;  // decode's kv_write inside attention (AttentionConfig)
+  int fused_write_splits = 0;      // decode's kv_write inside attention up to this split count (AttentionConfig)
   int stream_stages = 0;           // decode mat-vecs' ring stages, at most (0: kMatvecStreamStages)
+  bool o_whole_ring = false;       // decode's o product: a ring for all of a CTA's chunks (EngineOptions)
   uint64_t kv_cache_bytes = 0;
   uint64_t activation_bytes = 0;
 };
@@ -79,7 +80,8 @@ class Forward {
  private:
   void layer(plan::KernelPlan& plan, int il, int n);
   void rmsnorm(plan::KernelPlan& plan, const float* x, const DeviceBuffer& weight, void* out, int rows);
-  void matmul(plan::KernelPlan& plan, const MatmulShape& shape, const MatmulArgs& args);
+  // whole_ring: at decode, a ring for all of a CTA's chunks where it fits (ForwardConfig::o_whole_ring).
+  void matmul(plan::KernelPlan& plan, const MatmulShape& shape, const MatmulArgs& args, bool whole_ring = false);
   // args reading the RMS norm (weights norm_weight) of the residual rows from first_row: the f32
   // rows themselves when the product normalizes them (shape.in_norm), else xn_.
   MatmulArgs normed_input(MatmulArgs args, const MatmulShape& shape, const DeviceBuffer& norm_weight, int first_row);

@@ -16,8 +16,9 @@ std::vector<jit::KernelKey> engine_kernel_set(const model::Model& model, const K
   config.n_ubatch = options.n_ubatch;
   config.target = options.target;
   config.kv_types = options.kv_types;
-  config.fuse_decode_write = options.fuse_decode_write;
+  config.fused_write_splits = options.fused_write_splits;
   config.stream_stages = options.stream_stages;
+  config.o_whole_ring = options.o_whole_ring;
   Forward planner(model, nullptr, config, nullptr);
   std::vector<jit::KernelKey> keys;
   auto add = [&](const jit::KernelKey& key) {

@@ -18,8 +18,9 @@ struct KernelSetOptions {
   bool all_logits = false;  // also the kernels that compute every token's logits (kiln logits)
   MatmulTarget target;      // the GPU the keys are for (H100 by default)
   KvTypes kv_types;         // K and V cache element types the engine will run with
-  bool fuse_decode_write = fuse_decode_write_from_env();  // as EngineOptions'
+  int fused_write_splits = fused_write_splits_from_env();  // as EngineOptions'
   int stream_stages = stream_stages_from_env();           // as EngineOptions'
+  bool o_whole_ring = o_whole_ring_from_env();            // as EngineOptions'
 };
 
 // Distinct keys, in first-use order, as specialized keys (apply KernelKey::for_mode for the

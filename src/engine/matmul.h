@@ -275,6 +275,14 @@ inline jit::KernelKey matvec_q8r_stream_key(const MatmulShape& s, int max_tokens
   return key;
 }
 
+// Chunks of K the busiest CTA of matvec_q8r_stream streams for `s` (one CTA per SM, at most
+// sm_count; matmul_dims): its tiles times the chunks of a tile, at the default chunk.
+inline int matvec_stream_chunks_per_cta(const MatmulShape& s, int sm_count) {
+  const int tiles = s.n / (s.out == MatmulOut::gated_f16 ? kMatvecQ8rRowsPerBlock / 2 : kMatvecQ8rRowsPerBlock);
+  const int ctas = std::max(1, std::min(tiles, sm_count));
+  return (tiles + ctas - 1) / ctas * ((s.k + kMatvecStreamChunk - 1) / kMatvecStreamChunk);
+}
+
 // The deepest ring of at most `most` stages (>= 2) that fits matvec_q8r_stream's shared memory for
 // `s` at max_tokens (2 when none does: the key then refuses the shape).
 inline int matvec_stream_stages_up_to(const MatmulShape& s, int max_tokens, int most) {

@@ -4,12 +4,14 @@
 // specialized ones without register spills, and one preset's set for an sm_80 target.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <set>
 
+#include "engine/attention.h"
 #include "engine/kernel_set.h"
 #include "jit/disk_cache.h"
 #include "jit/library.h"
@@ -37,14 +39,15 @@ const std::vector<std::string> kDensePresets = {"llama-8b-q8_0", "qwen2-1.5b-q8_
                                                 "qwen2-7b-q8_0", "qwen3-4b-q8_0"};
 
 TEST(EngineKernelSet, HoldsEveryKernelOfTheForwardPass) {
-  const auto keys = engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"), {.fuse_decode_write = false});
+  const auto keys = engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"));
   std::set<std::string> kernels, names;
   for (const auto& k : keys) {
     kernels.insert(k.kernel);
     EXPECT_TRUE(names.insert(k.str()).second) << "duplicate " << k.str();
   }
-  EXPECT_EQ(kernels, (std::set<std::string>{"embed", "rmsnorm", "matvec_q8r_stream", "gemm_q8_0", "kv_write", "attn_prefill_ws",
-                                            "attn_prefill_combine", "attn_decode", "attn_decode_combine", "sample"}));
+  EXPECT_EQ(kernels, (std::set<std::string>{"embed", "rmsnorm", "matvec_q8r_stream", "gemm_q8_0", "kv_write",
+                                            "attn_prefill_ws", "attn_prefill_combine", "attn_decode",
+                                            "attn_decode_write", "attn_decode_combine", "sample"}));
   // Decode's products are mat-vecs of llama-8b's shapes: qkv 6144x4096 and the LM head 128256,
   // both normalizing their input (in_norm), and o and down without a norm epilogue. The LM head
   // of a prefill step (one row, normalized by rmsnorm) has no input norm.
@@ -56,24 +59,36 @@ TEST(EngineKernelSet, HoldsEveryKernelOfTheForwardPass) {
   EXPECT_FALSE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32, .norm = true}));
 }
 
-// With decode's kv_write folded into attention, decode launches attn_decode_write (llama's
-// normal RoPE, f32 rows) and no attn_decode; prefill keeps kv_write.
-TEST(EngineKernelSet, FusedDecodeWriteReplacesDecodesKvWrite) {
+// Decode's kv_write folded into attention (attn_decode_write, llama's normal RoPE, f32 rows) at
+// every split count: decode launches no attn_decode, prefill keeps kv_write. Never folded: no
+// attn_decode_write. By default (folded at one split) the set holds both.
+TEST(EngineKernelSet, FusedWriteSplitsChooseTheDecodeKernels) {
   const model::Model m = preset_shapes("llama-8b-q8_0");
-  const auto keys = engine::engine_kernel_set(m, {.fuse_decode_write = true});
-  std::set<std::string> kernels, names;
-  for (const auto& k : keys) {
-    kernels.insert(k.kernel);
-    names.insert(k.str());
-  }
-  EXPECT_EQ(kernels.count("attn_decode"), 0u);
-  EXPECT_EQ(kernels.count("kv_write"), 1u);
-  EXPECT_EQ(names.count("attn_decode_write<head_dim=128,gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,stages=3,"
-                        "k_type=0,v_type=0,n_rot=128,rope=1,qk_norm=0,in_f16=0>"),
-            1u);
-  // Everything else is the unfused set's.
-  auto unfused = engine::engine_kernel_set(m, {.fuse_decode_write = false});
-  EXPECT_EQ(keys.size(), unfused.size());
+  const auto kernels_of = [](const std::vector<jit::KernelKey>& keys) {
+    std::multiset<std::string> kernels;
+    for (const auto& k : keys) kernels.insert(k.kernel);
+    return kernels;
+  };
+  const auto always = engine::engine_kernel_set(m, {.fused_write_splits = kAttnMaxSplits});
+  const auto never = engine::engine_kernel_set(m, {.fused_write_splits = 0});
+  const auto by_default = engine::engine_kernel_set(m);
+  EXPECT_EQ(kernels_of(always).count("attn_decode"), 0u);
+  EXPECT_EQ(kernels_of(always).count("attn_decode_write"), 1u);
+  EXPECT_EQ(kernels_of(always).count("kv_write"), 1u);
+  EXPECT_EQ(kernels_of(never).count("attn_decode_write"), 0u);
+  EXPECT_EQ(kernels_of(never).count("attn_decode"), 1u);
+  EXPECT_EQ(kernels_of(by_default).count("attn_decode_write"), 1u);
+  EXPECT_EQ(kernels_of(by_default).count("attn_decode"), 1u);
+  EXPECT_EQ(std::count_if(always.begin(), always.end(),
+                          [](const jit::KernelKey& k) {
+                            return k.str() ==
+                                   "attn_decode_write<head_dim=128,gqa=4,n_kv_heads=8,window=-1,page_size=64,sinks=0,"
+                                   "stages=3,k_type=0,v_type=0,n_rot=128,rope=1,qk_norm=0,in_f16=0>";
+                          }),
+            1);
+  // Everything else is the same set.
+  EXPECT_EQ(always.size(), never.size());
+  EXPECT_EQ(by_default.size(), never.size() + 1);
 }
 
 // An sm_80 target (A100: no wgmma, TMA or programmatic launch) gets the mma.sync GEMM and
@@ -81,7 +96,7 @@ TEST(EngineKernelSet, FusedDecodeWriteReplacesDecodesKvWrite) {
 // compiles for sm_80, attn_decode_write too.
 TEST(EngineKernelSet, Sm80TargetCompilesForSm80) {
   const engine::MatmulTarget a100{.sm_count = 108, .cc_major = 8};
-  auto keys = engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"), {.target = a100, .fuse_decode_write = false});
+  const auto keys = engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"), {.target = a100});
   std::set<std::string> kernels;
   bool norm_epilogue = false;
   for (const auto& k : keys) {
@@ -93,11 +108,8 @@ TEST(EngineKernelSet, Sm80TargetCompilesForSm80) {
   }
   EXPECT_TRUE(norm_epilogue);
   EXPECT_EQ(kernels, (std::set<std::string>{"embed", "rmsnorm", "matvec_q8r", "gemm_q8_0", "kv_write", "attn_prefill",
-                                            "attn_prefill_combine", "attn_decode", "attn_decode_combine", "sample"}));
-  const auto fused =
-      engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"), {.target = a100, .fuse_decode_write = true});
-  for (const auto& k : fused)
-    if (k.kernel == "attn_decode_write") keys.push_back(k);
+                                            "attn_prefill_combine", "attn_decode", "attn_decode_write",
+                                            "attn_decode_combine", "sample"}));
   jit::testing::TempDir cache;
   jit::Library library(compile_options("sm_80", cache.path()));
   const jit::LoadSummary summary = library.precompile(keys);
@@ -108,11 +120,7 @@ TEST(EngineKernelSet, Sm80TargetCompilesForSm80) {
 // The timeline build (KILN_TRACE=1, jit/trace.h) of every decode and prefill kernel compiles, and
 // each cubin holds the variables the host points at the trace buffer.
 TEST(EngineKernelSet, TraceBuildCompilesForSm90a) {
-  std::vector<jit::KernelKey> keys;
-  for (bool fused : {false, true}) {
-    const auto set = engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"), {.fuse_decode_write = fused});
-    keys.insert(keys.end(), set.begin(), set.end());
-  }
+  const auto keys = engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"));
   jit::testing::TempDir cache;
   jit::LibraryOptions options = compile_options("sm_90a", cache.path());
   options.trace = true;
@@ -175,11 +183,10 @@ TEST(EngineKernelSet, DensePresetsCompileForSm90aInBothBuilds) {
     options.mode = mode;
     jit::Library library(options);
     std::vector<jit::KernelKey> keys;
-    for (const auto& name : kDensePresets)
-      for (bool fused : {false, true}) {  // decode's kv_write on its own and inside attention
-        auto set = engine::engine_kernel_set(preset_shapes(name), {.fuse_decode_write = fused});
-        keys.insert(keys.end(), set.begin(), set.end());
-      }
+    for (const auto& name : kDensePresets) {  // decode's kv_write on its own and inside attention
+      auto set = engine::engine_kernel_set(preset_shapes(name));
+      keys.insert(keys.end(), set.begin(), set.end());
+    }
     const auto t0 = std::chrono::steady_clock::now();
     const jit::LoadSummary summary = library.precompile(keys);
     EXPECT_EQ(summary.compiled, summary.needed);
