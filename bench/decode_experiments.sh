@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the device machine: the decode experiments of notes/decode.md, one step per call so that
 # each fits the 10-minute limit. Carried: .carry/bin/{kiln,test_gpu} (git-ignored; bench/README.md).
-#   bash bench/decode_experiments.sh tests    # the whole GPU suite
+#   bash bench/decode_experiments.sh tests    # the GPU suite ($TEST_FILTER: a gtest filter)
 #   bash bench/decode_experiments.sh ab       # tg32 at d0: base vs kv_write unfused vs o's whole ring
 #   bash bench/decode_experiments.sh trace    # one traced llama-8b tg4 per variant, and its report
 # Logs and rows go to $OUT.
@@ -11,11 +11,11 @@ bin=.carry/bin
 models=/tmp/kiln-models
 mkdir -p "$OUT" "$models"
 export KILN_CACHE_DIR=/tmp/kiln-cache
-variants=(base= unfused=KILN_FUSED_WRITE_SPLITS=0 oring=KILN_O_WHOLE_RING=1)
+variants=(base= unfused=KILN_FUSED_WRITE_SPLITS=0 oring=KILN_O_WHOLE_RING=1 ${AB_EXTRA:-})
 
 case ${1:-} in
   tests)
-    timeout "${TESTS_TIMEOUT:-540}" $bin/test_gpu > "$OUT/test_gpu.log" 2>&1
+    timeout "${TESTS_TIMEOUT:-540}" $bin/test_gpu --gtest_filter="${TEST_FILTER:-*}" > "$OUT/test_gpu.log" 2>&1
     echo "test_gpu rc=$?"
     grep -E "FAILED|PASSED|SKIPPED|tests ran" "$OUT/test_gpu.log" | tail -20 ;;
   ab)
