@@ -11,7 +11,7 @@ bin=.carry/bin
 models=/tmp/kiln-models
 mkdir -p "$OUT" "$models"
 export KILN_CACHE_DIR=/tmp/kiln-cache
-variants=(base= unfused=KILN_FUSED_WRITE_SPLITS=0 oring=KILN_O_WHOLE_RING=1 ${AB_EXTRA:-})
+variants=(base= ${AB_UNFUSED-unfused=KILN_FUSED_WRITE_SPLITS=0} oring=KILN_O_WHOLE_RING=1 ${AB_EXTRA:-})
 
 case ${1:-} in
   tests)

@@ -400,7 +400,8 @@ void attention_layer(plan::KernelPlan& plan, const AttentionConfig& config, KvCa
     for (int32_t len : kv.kv_lens()) kv_len = std::max(kv_len, int(len));
   // Decode plans hold both ways of writing the step's K and V (the graph bucket picks one, by its
   // split count); prefill always runs kv_write.
-  const int decode_splits = decode && !plan.recording() ? attn_decode_splits(l.shape, kv_len, batch.n_seqs, config.target) : 0;
+  const int decode_splits =
+      decode && !plan.recording() ? attn_decode_splits(l.shape, kv_len, batch.n_seqs, config.target) : 0;
   const bool may_fuse = decode && config.fused_write_splits >= 1;
   const bool may_write = !decode || config.fused_write_splits < kAttnMaxSplits;
   const bool fused = may_fuse && decode_splits <= config.fused_write_splits;
