@@ -1,7 +1,7 @@
 // The GPU engine against the CPU reference, end to end, on the tiny presets of the archs it
 // runs: prefill in several micro-batches, decode one token at a time across KV-page and tile
-// boundaries, both JIT builds, with this GPU's kernels and with those an sm_80 GPU would get,
-// and with decode's kv_write inside the attention kernel.
+// boundaries and from one KV split to two, both JIT builds, with this GPU's kernels and with
+// those an sm_80 GPU would get, and with decode's kv_write on its own at every depth.
 //
 // Tolerance: the engine rounds activations and dequantized weights to f16 (relative 2^-11)
 // and keeps f32 accumulators; attention probabilities are f16 too. Each product's error is a

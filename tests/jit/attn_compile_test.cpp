@@ -148,6 +148,13 @@ TEST(AttnCompile, DecodeSplitsArePowersOfTwoBuckets) {
   const AttnShape llama{.head_dim = 128, .n_heads = 32, .n_kv_heads = 8};
   EXPECT_EQ(attn_decode_splits(llama, 1, 1), 1);
   EXPECT_EQ(attn_decode_splits(llama, 128, 1), 1);    // 2 tiles: one split of two tiles
+  // The step where decode goes from one split to two (and, by default, from attn_decode_write to
+  // kv_write + attn_decode): 4 tiles. The engine tests decode across it (engine_vs_reference.h).
+  EXPECT_EQ(attn_decode_splits(llama, 192, 1), 1);
+  EXPECT_EQ(attn_decode_splits(llama, 193, 1), 2);
+  const AttnShape tiny{.head_dim = 128, .n_heads = 4, .n_kv_heads = 2};  // the tiny presets
+  EXPECT_EQ(attn_decode_splits(tiny, 192, 1), 1);
+  EXPECT_EQ(attn_decode_splits(tiny, 193, 1), 2);
   EXPECT_EQ(attn_decode_splits(llama, 1025, 1), 8);   // 17 tiles: 8 splits of >= 2
   EXPECT_EQ(attn_decode_splits(llama, 32769, 1), 16); // 132 CTAs / 8 heads = 17 -> 16
   EXPECT_EQ(attn_decode_splits(llama, 32769, 16), 2);
