@@ -157,6 +157,28 @@ TEST(EngineKernelSet, DeeperRingsFitEveryDecodeProduct) {
   EXPECT_EQ(summary.compiled, summary.needed);
 }
 
+// The o product's whole ring (EngineOptions::o_whole_ring): llama-8b's o (256 tiles of 2 chunks
+// on 132 SMs: 4 chunks a CTA) gets 4 stages, every other product keeps the default 3; qwen2-1.5b's
+// o (one chunk a CTA) keeps 3. The set compiles.
+TEST(EngineKernelSet, OWholeRingHoldsACtasChunks) {
+  const auto stages_of = [](const std::string& preset, bool whole, int n, int k) {
+    std::set<int64_t> stages;
+    for (const auto& key : engine::engine_kernel_set(preset_shapes(preset), {.o_whole_ring = whole}))
+      if (key.kernel == "matvec_q8r_stream" && key.get("max_tokens") == 1 && key.get("n") == n && key.get("k") == k)
+        stages.insert(key.get("stages"));
+    return stages;
+  };
+  EXPECT_EQ(stages_of("llama-8b-q8_0", true, 4096, 4096), (std::set<int64_t>{4}));
+  EXPECT_EQ(stages_of("llama-8b-q8_0", false, 4096, 4096), (std::set<int64_t>{3}));
+  EXPECT_EQ(stages_of("llama-8b-q8_0", true, 4096, 14336), (std::set<int64_t>{3}));  // down
+  EXPECT_EQ(stages_of("qwen2-1.5b-q8_0", true, 1536, 1536), (std::set<int64_t>{3}));
+  jit::testing::TempDir cache;
+  jit::Library library(compile_options("sm_90a", cache.path()));
+  const jit::LoadSummary summary =
+      library.precompile(engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"), {.o_whole_ring = true}));
+  EXPECT_EQ(summary.compiled, summary.needed);
+}
+
 TEST(EngineKernelSet, AllLogitsAddsTheirKernels) {
   const model::Model shapes = preset_shapes("qwen2-1.5b-q8_0");
   const auto plain = engine::engine_kernel_set(shapes);
