@@ -87,9 +87,8 @@ jit::LaunchDims matmul_dims(const jit::KernelKey& key, const MatmulShape& s, int
     dims.block = dim3(wgmma ? 384 : 256);
     dims.smem_bytes = static_cast<size_t>(gemm_q8_0_smem_bytes(tile_n, tile_m, stages, wgmma));
   } else if (is_stream(key)) {
-    const int tiles = s.n / (gated ? kMatvecQ8rRowsPerBlock / 2 : kMatvecQ8rRowsPerBlock);
     const int consumers = static_cast<int>(key.get("consumers"));
-    dims.grid = dim3(static_cast<unsigned>(std::min(tiles, jit::Device::current().sm_count)));  // one CTA per SM
+    dims.grid = dim3(static_cast<unsigned>(matvec_stream_ctas(s, jit::Device::current().sm_count)));
     dims.block = dim3(static_cast<unsigned>(32 * (consumers + 1)));
     dims.smem_bytes = static_cast<size_t>(
         matvec_stream_smem_bytes(static_cast<int>(key.get("chunk")), static_cast<int>(key.get("stages")), consumers,

@@ -275,11 +275,19 @@ inline jit::KernelKey matvec_q8r_stream_key(const MatmulShape& s, int max_tokens
   return key;
 }
 
-// Chunks of K the busiest CTA of matvec_q8r_stream streams for `s` (one CTA per SM, at most
-// sm_count; matmul_dims): its tiles times the chunks of a tile, at the default chunk.
+// matvec_q8r_stream's tiles for `s` (16 weight rows; gated: 8 of each matrix) and its grid: one
+// CTA per SM, at most one per tile.
+inline int matvec_stream_tiles(const MatmulShape& s) {
+  return s.n / (s.out == MatmulOut::gated_f16 ? kMatvecQ8rRowsPerBlock / 2 : kMatvecQ8rRowsPerBlock);
+}
+inline int matvec_stream_ctas(const MatmulShape& s, int sm_count) {
+  return std::max(1, std::min(matvec_stream_tiles(s), sm_count));
+}
+
+// Chunks of K the busiest CTA of matvec_q8r_stream streams for `s`: its tiles times the chunks
+// of a tile, at the default chunk.
 inline int matvec_stream_chunks_per_cta(const MatmulShape& s, int sm_count) {
-  const int tiles = s.n / (s.out == MatmulOut::gated_f16 ? kMatvecQ8rRowsPerBlock / 2 : kMatvecQ8rRowsPerBlock);
-  const int ctas = std::max(1, std::min(tiles, sm_count));
+  const int tiles = matvec_stream_tiles(s), ctas = matvec_stream_ctas(s, sm_count);
   return (tiles + ctas - 1) / ctas * ((s.k + kMatvecStreamChunk - 1) / kMatvecStreamChunk);
 }
 
