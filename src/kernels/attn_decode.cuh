@@ -139,15 +139,28 @@ __device__ __forceinline__ void attn_decode_run(const AttnParams& p) {
   const bool has_new_key = new_tile >= tile_begin && new_tile < tile_end;
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) load_tile(tile_begin + s, s, {WRITE ? -1 : new_key, false});
+  // WRITE: what kv_write's work reads that no kernel writes (the position, the page table: host
+  // copies before the graph; the RoPE tables and norm weights) is read, and the rotation
+  // computed, before the wait too: after it, only the QKV rows' round trip is on the chain.
+  using Rope = kiln_kv::Rope<D, N_ROT, ROPE, QK_NORM, IN_F16>;
+  const KvWriteParams& w = p.write;
+  typename Rope::Turn turn;
+  typename Rope::NormWeights q_weights, k_weights;
+  int position = 0, page = 0;
+  if constexpr (WRITE) {
+    position = w.positions[token];  // = new_key: decode's token is its sequence's last
+    turn.load(w, position);
+    q_weights.load(w, w.q_norm);
+    if (has_new_key) {
+      k_weights.load(w, w.k_norm);
+      page = page_row[position / page_size];
+    }
+  }
   kiln_dev::wait_for_previous_kernel();
   if constexpr (WRITE) {
     // kv_write's work for this CTA: its query heads into q_rows; where its share holds the new
     // key, that key's K and V rows into the cache and, as stored, into new_k / new_v. Row r is
-    // warp r % WARPS's; a warp loads all its rows, the rotation and the norm weights (one round
-    // trip) before it works on them.
-    using Rope = kiln_kv::Rope<D, N_ROT, ROPE, QK_NORM, IN_F16>;
-    const KvWriteParams& w = p.write;
-    const int position = w.positions[token];  // = new_key: decode's token is its sequence's last
+    // warp r % WARPS's; a warp loads all its rows (one round trip) before it works on them.
     const int rows = gqa + (has_new_key ? 2 : 0);
     constexpr int MOST = (kAttnDecodeMaxGqa + 2 + WARPS - 1) / WARPS;  // rows a warp may get
     const auto head_of = [&](int r) {
@@ -159,11 +172,6 @@ __device__ __forceinline__ void attn_decode_run(const AttnParams& p) {
       const int r = warp + i * WARPS;
       if (r < rows) mine[i].load(w, token, head_of(r), r != gqa + 1);
     }
-    typename Rope::Turn turn;
-    typename Rope::NormWeights q_weights, k_weights;
-    turn.load(w, position);
-    q_weights.load(w, w.q_norm);
-    if (has_new_key) k_weights.load(w, w.k_norm);
 #pragma unroll
     for (int i = 0; i < MOST; ++i) {
       const int r = warp + i * WARPS;
@@ -178,8 +186,8 @@ __device__ __forceinline__ void attn_decode_run(const AttnParams& p) {
       const int type = is_v ? V_TYPE : K_TYPE;
       float* scratch = q8_scratch + warp * 256;
       row.store(w, !is_v, type,
-                kiln_kv::cache_row(is_v ? w.v_pool : w.k_pool, type, D, n_kv_heads, page_size,
-                                   page_row[position / page_size], kv_head, position % page_size),
+                kiln_kv::cache_row(is_v ? w.v_pool : w.k_pool, type, D, n_kv_heads, page_size, page, kv_head,
+                                   position % page_size),
                 scratch);
       row.store(w, !is_v, type, kiln_kv::packed_row(is_v ? new_v : new_k, type, D), scratch);
     }

@@ -60,8 +60,9 @@ struct TraceScope {
 // wait_for_previous_kernel() so that it may be scheduled while the kernel before it on the
 // stream still runs (jit::Kernel, "programmatic"). Such a kernel must call it before it reads
 // anything a kernel that may still run wrote, and before it writes anything at all; only reads of
-// data no such kernel writes may come first (weights; attn_decode's K/V rows of earlier decode
-// steps, written many launches back). Every CTA must reach the wait, including CTAs with
+// data no such kernel writes may come first (weights; the step's inputs copied from the host
+// before its first kernel: positions, lengths, page tables; attn_decode's K/V rows of earlier
+// decode steps, written many launches back). Every CTA must reach the wait, including CTAs with
 // nothing to do: a kernel's completion then implies its predecessors', so the ordering of the
 // whole stream stays transitive. allow_next_kernel_to_launch() lets the next kernel's CTAs be
 // scheduled once every CTA of this one has called it (or exited); they spin in their own wait.

@@ -13,7 +13,6 @@ template <int HEAD_DIM, int N_HEADS, int N_KV_HEADS, int N_ROT, int PAGE_SIZE, i
 __global__ void __launch_bounds__(kKvWriteWarps * 32) kv_write(const __grid_constant__ KvWriteParams p) {
   KILN_TRACE_KERNEL();
   kiln_dev::allow_next_kernel_to_launch();
-  kiln_dev::wait_for_previous_kernel();
   using kiln_dev::f16_bits;
   const int head_dim = HEAD_DIM ? HEAD_DIM : p.head_dim;
   const int n_heads = N_HEADS ? N_HEADS : p.n_heads;
@@ -23,20 +22,33 @@ __global__ void __launch_bounds__(kKvWriteWarps * 32) kv_write(const __grid_cons
   const int token = blockIdx.x;
   const int warp = threadIdx.x / 32;
   const int head = blockIdx.y * kKvWriteWarps + warp;  // over q heads, then k heads, then v heads
-  if (head >= n_heads + 2 * n_kv_heads) return;
+  const bool active = head < n_heads + 2 * n_kv_heads;
   const bool is_q = head < n_heads, is_v = head >= n_heads + n_kv_heads;
-  const int pos = p.positions[token];
 
+  // What no kernel writes comes before the wait: the position and the page table (host copies
+  // before the step), the RoPE tables and the norm weights; the rotation is computed there too.
+  // After it, only the QKV row's round trip is on the chain.
   using Rope = kiln_kv::Rope<HEAD_DIM, N_ROT, ROPE, QK_NORM, IN_F16>;
-  typename Rope::HeadRow row;
   typename Rope::Turn turn;
   typename Rope::NormWeights weights;
-  row.load(p, token, head, !is_v);
-  if (!is_v) {
-    turn.load(p, pos);
-    weights.load(p, is_q ? p.q_norm : p.k_norm);
-    row.norm_and_rope(p, weights, turn);
+  int pos = 0, page = 0;
+  if (active) {
+    pos = p.positions[token];
+    if (!is_v) {
+      turn.load(p, pos);
+      weights.load(p, is_q ? p.q_norm : p.k_norm);
+    }
+    if (!is_q) {
+      const int seq = p.token_seq ? p.token_seq[token] : 0;
+      page = p.page_table[static_cast<long long>(seq) * p.max_pages + pos / page_size];
+    }
   }
+  kiln_dev::wait_for_previous_kernel();
+  if (!active) return;
+
+  typename Rope::HeadRow row;
+  row.load(p, token, head, !is_v);
+  if (!is_v) row.norm_and_rope(p, weights, turn);
   if (is_q) {
     f16_bits* q_out = static_cast<f16_bits*>(p.q_out) + (static_cast<long long>(token) * n_heads + head) * head_dim;
     row.store_f16(p, true, q_out);
@@ -44,8 +56,6 @@ __global__ void __launch_bounds__(kKvWriteWarps * 32) kv_write(const __grid_cons
   }
   // The token's row in its page.
   const int kv_head = is_v ? head - n_heads - n_kv_heads : head - n_heads;
-  const int seq = p.token_seq ? p.token_seq[token] : 0;
-  const int page = p.page_table[static_cast<long long>(seq) * p.max_pages + pos / page_size];
   const int type = is_v ? V_TYPE : K_TYPE;
   __shared__ float scratch[kKvWriteWarps][256];  // q8_0 rows (HeadRow::store)
   const kiln_kv::RowPlace place =
