@@ -73,6 +73,53 @@ Q8TensorMap weight_map(const jit::KernelKey& key, const void* base, int n, int64
 
 }  // namespace
 
+void check_matmul_args(const jit::KernelKey& key, const MatmulShape& s, const MatmulArgs& args) {
+  const bool gated = s.out == MatmulOut::gated_f16;
+  KILN_CHECK(args.m >= 1, key.str(), ": m must be >= 1, got ", args.m);
+  KILN_CHECK(args.a && args.w.qs && args.w.d && args.out, key.str(), ": null a, weights or out");
+  KILN_CHECK(!gated || (args.w_up.qs && args.w_up.d), key.str(), ": gated product without W_up");
+  KILN_CHECK(!s.has_bias || (args.bias && (!gated || args.bias_up)), key.str(), ": has_bias but no bias given");
+  const int row_align = s.in_norm ? 4 : 8;  // f32 or f16 elements in 16 bytes
+  KILN_CHECK(args.lda >= s.k && args.lda % row_align == 0, key.str(), ": lda ", args.lda, " must be >= k (", s.k,
+             ") and a multiple of ", row_align, " (16-byte rows)");
+  KILN_CHECK(!s.in_norm || (args.in_norm_weight && reinterpret_cast<uintptr_t>(args.in_norm_weight) % 16 == 0),
+             key.str(), ": the input norm needs its weight, 16-byte aligned");
+  KILN_CHECK(args.ldo >= s.n, key.str(), ": ldo ", args.ldo, " < n ", s.n);
+}
+
+Q8MatmulParams matmul_params(const MatmulShape& s, const MatmulArgs& args) {
+  Q8MatmulParams p{};
+  p.a = args.a;
+  p.w_qs = args.w.qs;
+  p.w_d = args.w.d;
+  p.w2_qs = args.w_up.qs;
+  p.w2_d = args.w_up.d;
+  p.bias = args.bias;
+  p.bias2 = args.bias_up;
+  p.out = args.out;
+  p.m = args.m;
+  p.n = s.n;
+  p.k = s.k;
+  p.lda = args.lda;
+  p.ldo = args.ldo;
+  p.norm_weight = args.norm_weight;
+  p.norm_out = args.norm_out;
+  p.norm_counter = args.norm_counter;
+  p.norm_eps = args.norm_eps;
+  p.in_norm_weight = args.in_norm_weight;
+  p.in_norm_eps = args.in_norm_eps;
+  return p;
+}
+
+void set_weight_maps(Q8MatmulParams& p, const jit::KernelKey& key, const MatmulShape& s, const MatmulArgs& args,
+                     int chunk) {
+  const MatmulWeights* matrices[2] = {&args.w, s.out == MatmulOut::gated_f16 ? &args.w_up : nullptr};
+  for (int j = 0; j < 2 && matrices[j]; ++j) {
+    p.w_maps[2 * j] = weight_map(key, matrices[j]->qs, s.n, s.k, kQ8rGroup, chunk / kQ8rGroup);
+    p.w_maps[2 * j + 1] = weight_map(key, matrices[j]->d, s.n, s.k / 16, 16, chunk / 256);
+  }
+}
+
 jit::LaunchDims matmul_dims(const jit::KernelKey& key, const MatmulShape& s, int m) {
   jit::LaunchDims dims;
   const bool gated = s.out == MatmulOut::gated_f16;
@@ -105,18 +152,9 @@ jit::LaunchDims matmul_dims(const jit::KernelKey& key, const MatmulShape& s, int
 void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const MatmulArgs& args, cudaStream_t stream) {
   const jit::KernelKey& key = kernel.key();
   const bool gated = s.out == MatmulOut::gated_f16;
-  KILN_CHECK(args.m >= 1, key.str(), ": m must be >= 1, got ", args.m);
-  KILN_CHECK(args.a && args.w.qs && args.w.d && args.out, key.str(), ": null a, weights or out");
-  KILN_CHECK(!gated || (args.w_up.qs && args.w_up.d), key.str(), ": gated product without W_up");
-  KILN_CHECK(!s.has_bias || (args.bias && (!gated || args.bias_up)), key.str(), ": has_bias but no bias given");
   const bool in_norm = is_stream(key) && key.get("in_norm");
   KILN_CHECK(in_norm == s.in_norm, key.str(), ": launched for a shape with", s.in_norm ? "" : "out", " an input norm");
-  const int row_align = in_norm ? 4 : 8;  // f32 or f16 elements in 16 bytes
-  KILN_CHECK(args.lda >= s.k && args.lda % row_align == 0, key.str(), ": lda ", args.lda, " must be >= k (", s.k,
-             ") and a multiple of ", row_align, " (16-byte rows)");
-  KILN_CHECK(!in_norm || (args.in_norm_weight && reinterpret_cast<uintptr_t>(args.in_norm_weight) % 16 == 0),
-             key.str(), ": the input norm needs its weight, 16-byte aligned");
-  KILN_CHECK(args.ldo >= s.n, key.str(), ": ldo ", args.ldo, " < n ", s.n);
+  check_matmul_args(key, s, args);
   const int64_t key_k = key.get("k"), key_n = key.get("n");
   KILN_CHECK((key_k == 0 || key_k == s.k) && (key_n == 0 || key_n == s.n), key.str(), ": launched for n=", s.n,
              " k=", s.k);
@@ -131,38 +169,12 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
                ": the norm epilogue needs its weight, output and counter");
   }
 
-  Q8MatmulParams p{};
-  p.a = args.a;
-  p.w_qs = args.w.qs;
-  p.w_d = args.w.d;
-  p.w2_qs = args.w_up.qs;
-  p.w2_d = args.w_up.d;
-  p.bias = args.bias;
-  p.bias2 = args.bias_up;
-  p.out = args.out;
-  p.m = args.m;
-  p.n = s.n;
-  p.k = s.k;
-  p.lda = args.lda;
-  p.ldo = args.ldo;
-  p.norm_weight = args.norm_weight;
-  p.norm_out = args.norm_out;
-  p.norm_counter = args.norm_counter;
-  p.norm_eps = args.norm_eps;
-  p.in_norm_weight = args.in_norm_weight;
-  p.in_norm_eps = args.in_norm_eps;
+  Q8MatmulParams p = matmul_params(s, args);
   if (is_gemm(key) && key.get("tma") != 0) {
     KILN_CHECK(reinterpret_cast<uintptr_t>(args.a) % 16 == 0, key.str(), ": a must be 16-byte aligned for TMA");
     p.a_map = activation_map(key, args, s.k, static_cast<int>(key.get("tile_m") / key.get("cluster")));
   }
-  if (is_stream(key)) {
-    const int chunk = static_cast<int>(key.get("chunk"));
-    const MatmulWeights* matrices[2] = {&args.w, gated ? &args.w_up : nullptr};
-    for (int j = 0; j < 2 && matrices[j]; ++j) {
-      p.w_maps[2 * j] = weight_map(key, matrices[j]->qs, s.n, s.k, kQ8rGroup, chunk / kQ8rGroup);
-      p.w_maps[2 * j + 1] = weight_map(key, matrices[j]->d, s.n, s.k / 16, 16, chunk / 256);
-    }
-  }
+  if (is_stream(key)) set_weight_maps(p, key, s, args, static_cast<int>(key.get("chunk")));
   kernel.launch(matmul_dims(key, s, args.m), stream, p);
 }
 

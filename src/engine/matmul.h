@@ -396,6 +396,14 @@ jit::LaunchDims matmul_dims(const jit::KernelKey& key, const MatmulShape& s, int
 // Throws kiln::Error naming the key on a mismatch or a launch failure.
 void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const MatmulArgs& args, cudaStream_t stream);
 
+// For the kernels that launch products of their own (engine/matvec_chain.h): the argument checks
+// every product passes (pointers, biases, strides, the input norm's weight; errors name `key`),
+// the params with everything but the tensor maps, and the stream kernel's weight maps at a chunk.
+void check_matmul_args(const jit::KernelKey& key, const MatmulShape& s, const MatmulArgs& args);
+Q8MatmulParams matmul_params(const MatmulShape& s, const MatmulArgs& args);
+void set_weight_maps(Q8MatmulParams& p, const jit::KernelKey& key, const MatmulShape& s, const MatmulArgs& args,
+                     int chunk);
+
 // Flops and bytes of one product (for rooflines): 2 m n k (x2 gated); weights + A + out.
 double matmul_flops(const MatmulShape& s, int m);
 double matmul_bytes(const MatmulShape& s, int m);

@@ -122,6 +122,73 @@ struct InputNorm {
   }
 };
 
+// The ring's layout of one stage's weights (a CHUNK of K of one tile, as the producer's four TMA
+// boxes lay it down): quants [2 halves][CHUNK / 64 groups][8 rows][64 B], then scales
+// [2 halves][CHUNK / 256][8 rows][16 B]. matvec_chain.cuh streams through the same stages.
+template <int CHUNK>
+struct StreamStage {
+  static constexpr int QS_HALF = matvec_stream_qs_bytes(CHUNK) / 2, D_HALF = matvec_stream_d_bytes(CHUNK) / 2;
+  static constexpr int D_OFF = 2 * QS_HALF, X_OFF = D_OFF + 2 * D_HALF;
+  static constexpr u32 WEIGHT_BYTES = 2 * (QS_HALF + D_HALF);  // the four TMA boxes
+  static constexpr int GROUPS = CHUNK / kQ8rGroup;
+
+  // By one lane: the stage's four boxes of chunk `chunk` of tile `tile` (W rows 16 tile + 0..7 and
+  // + 8..15; gated W_gate and W_up rows 8 tile + 0..7), completing on the mbarrier `bar`.
+  template <bool GATED>
+  static __device__ __forceinline__ void load_weights(const Q8TensorMap* maps, u32 stage, u32 bar, int tile,
+                                                      int chunk) {
+    mbar_arrive_expect_tx(bar, WEIGHT_BYTES);
+    for (int half = 0; half < 2; ++half) {
+      const int matrix = GATED ? half : 0, row0 = GATED ? tile * 8 : tile * 16 + half * 8;
+      tma_load_3d(stage + half * QS_HALF, &maps[2 * matrix], 0, row0, chunk * (CHUNK / kQ8rGroup), bar);
+      tma_load_3d(stage + D_OFF + half * D_HALF, &maps[2 * matrix + 1], 0, row0, chunk * (CHUNK / 256), bar);
+    }
+  }
+
+  // A consumer warp's share of a landed stage: groups warp, warp + CONSUMERS, ... (< chunk_groups)
+  // dequantized into A fragments and multiplied by the activations on the tensor cores into acc.
+  // x: the shared address of token g's activation (g = lane / 4) at the chunk's first weight,
+  // column 2 (lane % 4); x_ok: g is a token.
+  template <int CONSUMERS>
+  static __device__ __forceinline__ void multiply(float (&acc)[4], u32 stage, u32 x, int chunk_groups, int warp,
+                                                  int lane, bool x_ok) {
+    constexpr int PER_WARP = (GROUPS + CONSUMERS - 1) / CONSUMERS;
+    const int g = lane >> 2, c = lane & 3;
+#pragma unroll
+    for (int u = 0; u < PER_WARP; ++u) {
+      const int group = warp + u * CONSUMERS;
+      if (group < chunk_groups) {
+        const u32 q = stage + group * 512 + g * 64 + c * 16;  // [half][group][row][64 B]
+        const uint4 w_lo = lds128(q), w_hi = lds128(q + QS_HALF);
+        const u32 d = stage + D_OFF + (group >> 2) * 128 + g * 16 + (group & 3) * 4;  // [half][group / 4][row][16 B]
+        const u32 s_lo = lds32(d), s_hi = lds32(d + D_HALF);
+        // B fragment of k16 step j: x[token g][16j + 2c, +1] and [16j + 2c + 8, +9] of the group.
+        const u32 xg = x + group * kQ8rGroup * 2;
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          u32 a[4];
+          q8r_fragment(j, w_lo, w_hi, s_lo, s_hi, a);
+          const u32 b0 = x_ok ? lds32(xg + 32 * j) : 0u, b1 = x_ok ? lds32(xg + 32 * j + 16) : 0u;
+          mma_16816(acc, a, b0, b1);
+        }
+      }
+    }
+  }
+};
+
+// A tile's end, by every consumer warp: each leaves its partial sums in `partial` (two buffers,
+// by tile parity t: a warp writes this tile's while the storer of the last may still read), then
+// one warp (rotating) adds and stores them.
+template <int CONSUMERS, int OUT_KIND, int ACT, int HAS_BIAS>
+__device__ __forceinline__ void finish_tile(const Q8MatmulParams& p, int n, int m, int tile, int t, float4* partial,
+                                            const float acc[4], int warp, int lane) {
+  constexpr int CONSUMER_THREADS = CONSUMERS * 32;
+  float4* mine = partial + (t & 1) * CONSUMER_THREADS;
+  mine[warp * 32 + lane] = make_float4(acc[0], acc[1], acc[2], acc[3]);
+  named_barrier_sync<CONSUMER_THREADS>();
+  if (warp == t % CONSUMERS) store_warp_sums<CONSUMERS, OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, mine, lane);
+}
+
 }  // namespace kiln_q8
 
 // A register cap of two CTAs' worth (113 a thread), which the kernels take well under (46-96):
@@ -138,11 +205,8 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
   static_assert(!NORM || OUT_KIND == kMatmulOutAddF32, "matvec_q8r_stream: the norm epilogue follows a residual add");
   constexpr bool GATED = OUT_KIND == kMatmulOutGatedF16;
   constexpr int THREADS = (CONSUMERS + 1) * 32, CONSUMER_THREADS = CONSUMERS * 32;
-  constexpr int GROUPS = CHUNK / kQ8rGroup, PER_WARP = (GROUPS + CONSUMERS - 1) / CONSUMERS;
+  using Stage = StreamStage<CHUNK>;
   constexpr int X_ROW = matvec_stream_x_row(CHUNK), STAGE_BYTES = matvec_stream_stage_bytes(CHUNK, IN_NORM ? 0 : MAX_TOKENS);
-  constexpr int QS_HALF = matvec_stream_qs_bytes(CHUNK) / 2, D_HALF = matvec_stream_d_bytes(CHUNK) / 2;
-  constexpr int D_OFF = 2 * QS_HALF, X_OFF = D_OFF + 2 * D_HALF;
-  constexpr u32 WEIGHT_BYTES = 2 * (QS_HALF + D_HALF);  // a stage's four TMA boxes
   constexpr int PARTIAL_OFF = STAGES * STAGE_BYTES, BAR_OFF = PARTIAL_OFF + 2 * CONSUMER_THREADS * 16;
   constexpr int ROWS_OFF = BAR_OFF + STAGES * 16 + 16;  // IN_NORM: the normalized rows
   extern __shared__ __align__(128) unsigned char smem_raw[];
@@ -175,22 +239,16 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
     // one bulk copy of activations per token.
     auto issue_weights = [&](int i) {
       if (lane != 0) return;
-      const int s = i % STAGES, chunk = i % n_chunks;
-      const int tile = blockIdx.x + (i / n_chunks) * gridDim.x;
-      const u32 stage = ring + s * STAGE_BYTES, bar = full + 8 * s;
-      mbar_arrive_expect_tx(bar, WEIGHT_BYTES);
-      for (int half = 0; half < 2; ++half) {
-        const int matrix = GATED ? half : 0, row0 = GATED ? tile * 8 : tile * 16 + half * 8;
-        tma_load_3d(stage + half * QS_HALF, &p.w_maps[2 * matrix], 0, row0, chunk * (CHUNK / kQ8rGroup), bar);
-        tma_load_3d(stage + D_OFF + half * D_HALF, &p.w_maps[2 * matrix + 1], 0, row0, chunk * (CHUNK / 256), bar);
-      }
+      const int s = i % STAGES;
+      Stage::template load_weights<GATED>(p.w_maps, ring + s * STAGE_BYTES, full + 8 * s,
+                                          blockIdx.x + (i / n_chunks) * gridDim.x, i % n_chunks);
     };
     auto issue_activations = [&](int i) {
       const int s = i % STAGES, chunk = i % n_chunks, kc = min(CHUNK, k - chunk * CHUNK);
       if (lane == 0) mbar_arrive_expect_tx(full + 8 * s, m * kc * 2);
       __syncwarp();
       if (lane < m)
-        bulk_copy_to_shared(ring + s * STAGE_BYTES + X_OFF + lane * X_ROW,
+        bulk_copy_to_shared(ring + s * STAGE_BYTES + Stage::X_OFF + lane * X_ROW,
                             static_cast<const char*>(p.a) + (static_cast<long long>(lane) * p.lda + chunk * CHUNK) * 2,
                             kc * 2, full + 8 * s);
     };
@@ -221,38 +279,16 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
       float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
       for (int chunk = 0; chunk < n_chunks; ++chunk, ++i) {
         const int s = i % STAGES;
-        const int chunk_groups = min(GROUPS, (k - chunk * CHUNK) / kQ8rGroup);
+        const int chunk_groups = min(Stage::GROUPS, (k - chunk * CHUNK) / kQ8rGroup);
         mbar_wait(full + 8 * s, (i / STAGES) & 1);
         const u32 stage = ring + s * STAGE_BYTES;
-#pragma unroll
-        for (int u = 0; u < PER_WARP; ++u) {
-          const int group = warp + u * CONSUMERS;
-          if (group < chunk_groups) {
-            const u32 q = stage + group * 512 + g * 64 + c * 16;  // [half][group][row][64 B]
-            const uint4 w_lo = lds128(q), w_hi = lds128(q + QS_HALF);
-            const u32 d = stage + D_OFF + (group >> 2) * 128 + g * 16 + (group & 3) * 4;  // [half][group / 4][row][16 B]
-            const u32 s_lo = lds32(d), s_hi = lds32(d + D_HALF);
-            // B fragment of k16 step j: x[token g][16j + 2c, +1] and [16j + 2c + 8, +9] of the group.
-            const u32 x = IN_NORM ? ring + ROWS_OFF + g * rows_pitch + (chunk * CHUNK + group * kQ8rGroup + 2 * c) * 2
-                                  : stage + X_OFF + g * X_ROW + (group * kQ8rGroup + 2 * c) * 2;
-#pragma unroll
-            for (int j = 0; j < 4; ++j) {
-              u32 a[4];
-              q8r_fragment(j, w_lo, w_hi, s_lo, s_hi, a);
-              const u32 b0 = x_ok ? lds32(x + 32 * j) : 0u, b1 = x_ok ? lds32(x + 32 * j + 16) : 0u;
-              mma_16816(acc, a, b0, b1);
-            }
-          }
-        }
+        const u32 x = IN_NORM ? ring + ROWS_OFF + g * rows_pitch + (chunk * CHUNK + 2 * c) * 2
+                              : stage + Stage::X_OFF + g * X_ROW + 2 * c * 2;
+        Stage::template multiply<CONSUMERS>(acc, stage, x, chunk_groups, warp, lane, x_ok);
         __syncwarp();
         if (lane == 0) mbar_arrive(empty + 8 * s);
       }
-      // The tile's sums: every warp leaves its part, one warp (rotating) adds and stores them.
-      // Two buffers: a warp writes this tile's while the storer of the last one may still read.
-      float4* mine = partial + (t & 1) * CONSUMER_THREADS;
-      mine[warp * 32 + lane] = make_float4(acc[0], acc[1], acc[2], acc[3]);
-      named_barrier_sync<CONSUMER_THREADS>();
-      if (warp == t % CONSUMERS) store_warp_sums<CONSUMERS, OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, mine, lane);
+      finish_tile<CONSUMERS, OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, t, partial, acc, warp, lane);
     }
     if constexpr (NORM) {
       // Every consumer's stores precede warp 0's count (the barrier, then its release).

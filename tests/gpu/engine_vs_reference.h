@@ -60,7 +60,7 @@ class TinyReference {
     EXPECT_EQ(got.size(), logits_.size());
     if (got.size() != logits_.size()) return worst;
     for (int t = 0; t < kTokens; ++t) check_row(&got[size_t(t) * n_vocab], t, "prefill");
-    for (const auto [prefix, end] : {std::pair{60, 130}, std::pair{185, kTokens}}) {
+    for (const auto& [prefix, end] : {std::pair{60, 130}, std::pair{185, kTokens}}) {
       eng.truncate(0);
       eng.eval(tokens().first(prefix), false);
       for (int t = prefix; t < end; ++t) check_row(eng.eval(tokens().subspan(t, 1), true).data(), t, "decode");

@@ -20,6 +20,7 @@
 #include "engine/matmul.h"
 #include "engine/q8_0_repack.h"
 #include "jit_gpu_util.h"
+#include "q8r_test_matrix.h"
 
 namespace kiln::engine {
 namespace {
@@ -28,35 +29,6 @@ using jit::Mode;
 using jit::testing::DeviceBytes;
 using jit::testing::f16_to_f32;
 using jit::testing::f32_to_f16;
-
-// One weight matrix: GGUF-style random Q8_0 blocks, repacked, uploaded; and its dequantized form.
-struct Matrix {
-  Q8rLayout layout;
-  std::vector<float> w;  // [n][k], f16-rounded products
-  std::unique_ptr<DeviceBytes> qs, d;
-};
-
-Matrix make_matrix(int n, int k, std::mt19937& rng) {
-  Matrix mat;
-  mat.layout = q8r_layout(n, k);
-  std::vector<uint8_t> blocks(static_cast<size_t>(n) * (k / 32) * 34);
-  std::uniform_int_distribution<int> q(-127, 127);
-  std::uniform_real_distribution<float> scale(0.002f, 0.02f);
-  for (size_t b = 0; b < blocks.size() / 34; ++b) {
-    const uint16_t d = f32_to_f16(scale(rng) * (b % 7 == 3 ? -1.0f : 1.0f));
-    std::memcpy(&blocks[b * 34], &d, 2);
-    for (int i = 0; i < 32; ++i) blocks[b * 34 + 2 + i] = static_cast<uint8_t>(static_cast<int8_t>(q(rng)));
-  }
-  std::vector<int8_t> qs(static_cast<size_t>(mat.layout.qs_bytes()));
-  std::vector<uint16_t> d(static_cast<size_t>(mat.layout.d_count()));
-  q8r_repack(blocks.data(), mat.layout, qs.data(), d.data());
-  mat.w = q8r_dequantize(qs.data(), d.data(), mat.layout);
-  mat.qs = std::make_unique<DeviceBytes>(qs.size());
-  mat.d = std::make_unique<DeviceBytes>(d.size() * 2);
-  mat.qs->upload(qs);
-  mat.d->upload(d);
-  return mat;
-}
 
 struct Shape {
   int n, k;
