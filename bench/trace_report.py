@@ -14,6 +14,10 @@ has started. Launches are put in order of their first start. Per launch:
   busy     last end - first 'waited' (or first start for kernels that do not wait)
   tail     last end - median end (the last CTAs' lag)
 Then the same per kernel (mean over its launches), and the traced span: first start to last end.
+Kernels with grid barriers (matvec_chain: 'arrive' and 'leave' records, thread 0's) get a table
+per barrier, over launches (median): spread (last arrival - median arrival), release (first leave -
+last arrival), leave spread (last leave - first leave), and the product before it (median arrival
+- the median of the previous barrier's leaves, or of the launch's waits).
 """
 import argparse
 import csv
@@ -41,6 +45,44 @@ def launches(rows):
             out[(kernel, k)][event].append(t)
     ordered = sorted(out.items(), key=lambda kv: min(kv[1]["start"]) if kv[1]["start"] else 0)
     return [(kernel, events) for (kernel, _), events in ordered]
+
+
+def barrier_report(rows):
+    per_cta = defaultdict(lambda: defaultdict(list))  # (kernel, cta) -> event -> times
+    for t, kernel, event, _, cta in rows:
+        per_cta[(kernel, cta)][event].append(t)
+    # (kernel, launch, barrier) -> event -> times
+    grouped = defaultdict(lambda: defaultdict(list))
+    for (kernel, cta), ev in per_cta.items():
+        if not ev["arrive"] or not ev["start"]:
+            continue
+        per_launch = len(ev["arrive"]) // len(ev["start"])
+        waits = sorted(ev["waited"])
+        for j, (a, l) in enumerate(zip(sorted(ev["arrive"]), sorted(ev["leave"]))):
+            launch, b = divmod(j, per_launch)
+            grouped[(kernel, launch, b)]["arrive"].append(a)
+            grouped[(kernel, launch, b)]["leave"].append(l)
+            if b == 0 and launch < len(waits):
+                grouped[(kernel, launch, b)]["before"].append(waits[launch])
+    if not grouped:
+        return
+    for (kernel, launch, b), ev in grouped.items():
+        if b > 0:
+            ev["before"] = grouped[(kernel, launch, b - 1)]["leave"]
+    stats = defaultdict(lambda: defaultdict(list))
+    for (kernel, _, b), ev in grouped.items():
+        a, l = ev["arrive"], ev["leave"]
+        s = stats[(short(kernel), b)]
+        s["spread"].append(max(a) - statistics.median(a))
+        s["release"].append(min(l) - max(a))
+        s["leave_spread"].append(max(l) - min(l))
+        if ev["before"]:
+            s["product"].append(statistics.median(a) - statistics.median(ev["before"]))
+    print(f"\n{'grid barrier':<26} {'n':>4} {'product':>8} {'spread':>8} {'release':>8} {'leave sp':>8}  (us, median)")
+    for (kernel, b), s in sorted(stats.items()):
+        med = lambda k: statistics.median(s[k]) / 1000.0 if s[k] else float("nan")
+        print(f"{kernel + ' #' + str(b):<26} {len(s['spread']):>4} {med('product'):>8.2f} {med('spread'):>8.2f} "
+              f"{med('release'):>8.2f} {med('leave_spread'):>8.2f}")
 
 
 def short(kernel):
@@ -93,6 +135,7 @@ def main():
     handoffs = sum(sum(s["handoff"]) for s in stats.values())
     print(f"\nspan {span:.1f} us over {len(ls)} launches; handoffs sum to {handoffs:.1f} us "
           f"({100 * handoffs / span:.1f}% of the span)")
+    barrier_report(rows)
     ticks = sorted({t for t, *_ in rows})
     deltas = [b - a for a, b in zip(ticks, ticks[1:]) if b > a]
     if deltas:

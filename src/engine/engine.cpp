@@ -104,6 +104,7 @@ struct Engine::State {
 
 int fused_write_splits_from_env() { return env_int("KILN_FUSED_WRITE_SPLITS", 1, 0, kAttnMaxSplits); }
 bool o_whole_ring_from_env() { return env_switch("KILN_O_WHOLE_RING"); }
+bool matvec_chain_from_env() { return env_int("KILN_MATVEC_CHAIN", 1, 0, 1) == 1; }
 int stream_stages_from_env() {
   const int stages = env_int("KILN_STREAM_STAGES", 0, 0, 8);
   KILN_CHECK(stages != 1, "KILN_STREAM_STAGES must be 0 (the default) or 2..8, got 1");
@@ -136,6 +137,7 @@ Engine::Engine(const model::Model& model, const EngineOptions& options)
   config.fused_write_splits = options.fused_write_splits;
   config.stream_stages = options.stream_stages;
   config.o_whole_ring = options.o_whole_ring;
+  config.matvec_chain = options.matvec_chain;
   check_fits({{"weights", weight_bytes(model)},
               {"KV cache", config.kv_cache_bytes},
               {"activations", config.activation_bytes}});

@@ -24,6 +24,8 @@ int fused_write_splits_from_env();
 int stream_stages_from_env();
 // $KILN_O_WHOLE_RING as a switch (util/env.h).
 bool o_whole_ring_from_env();
+// $KILN_MATVEC_CHAIN: 0 or 1, 1 when unset.
+bool matvec_chain_from_env();
 
 struct EngineOptions {
   int n_ctx = 4096;      // tokens the KV cache holds
@@ -52,6 +54,12 @@ struct EngineOptions {
   // enough for all of a CTA's chunks where it fits, so that its weights are on chip before its
   // wait returns. For A/B runs until measured; the default comes from $KILN_O_WHOLE_RING.
   bool o_whole_ring = o_whole_ring_from_env();
+  // One token's decode runs each layer's o, gate+up, down and the next layer's qkv (after the
+  // last layer: the LM head) as one persistent kernel, matvec_chain (engine/matvec_chain.h),
+  // where it fits: no kernel boundary between the products, the weights streaming on across
+  // them. Otherwise (off, or the shapes do not fit) they launch one by one, and o_whole_ring
+  // and stream_stages apply. The default comes from $KILN_MATVEC_CHAIN.
+  bool matvec_chain = matvec_chain_from_env();
   // Kernels built to record a timeline of their CTAs (jit/trace.h; $KILN_TRACE=1): slower, for
   // seeing where a step's time goes.
   bool trace = jit::trace_from_env();

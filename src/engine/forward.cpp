@@ -1,6 +1,8 @@
 #include "engine/forward.h"
 
 #include <algorithm>
+
+#include "engine/matvec_chain.h"
 #include <cmath>
 
 #include "jit/builtin_kernels.h"
@@ -27,11 +29,14 @@ constexpr int kEmbedThreads = 256;
 // stream with rmsnorm kernels. Decode (mat-vecs) fuses each RMS norm: into the product that
 // reads it where matvec_q8r_stream can normalize its own input (in_norm), else into the residual
 // product before it (norm: its last block writes xn_). last_down is the last layer's down,
-// whose norm the LM head reads.
+// whose norm the LM head reads. chain: decode runs each layer's o, gate+up, down and the next
+// layer's qkv (the last layer's: the LM head) as one matvec_chain (ForwardConfig::matvec_chain,
+// where the chain runs both the qkv and the head form).
 struct ProductShapes {
   MatmulShape qkv, o, up, down, last_down, head;
+  bool chain = false;
 };
-ProductShapes product_shapes(const model::Model& model, int m, const MatmulTarget& target) {
+ProductShapes product_shapes(const model::Model& model, int m, const MatmulTarget& target, bool matvec_chain) {
   const auto& hp = model.hp;
   const int heads = hp.n_heads * hp.head_dim;
   ProductShapes s{
@@ -50,6 +55,9 @@ ProductShapes product_shapes(const model::Model& model, int m, const MatmulTarge
   }
   s.last_down = s.down;
   s.last_down.norm = matmul_is_matvec(m) && !s.head.in_norm;
+  const int bucket = matmul_bucket(m);
+  s.chain = matvec_chain && matmul_is_matvec(m) && matvec_chain_fits({s.o, s.up, s.down, s.qkv}, bucket, target) &&
+            matvec_chain_fits({s.o, s.up, s.last_down, s.head}, bucket, target);
   return s;
 }
 
@@ -102,6 +110,8 @@ Forward::Forward(const model::Model& model, const Weights* weights, const Forwar
   recent_ = DeviceBuffer(kRecentCapacity * 4, "recent tokens");
   norm_counter_ = DeviceBuffer(4, "norm counter");
   KILN_CUDA_CHECK(cudaMemset(norm_counter_.get(), 0, 4), "norm counter");
+  chain_barrier_ = DeviceBuffer(8, "chain barrier");
+  KILN_CUDA_CHECK(cudaMemset(chain_barrier_.get(), 0, 8), "chain barrier");
 }
 
 std::vector<int> Forward::buckets() const {
@@ -174,13 +184,28 @@ void Forward::matmul(plan::KernelPlan& plan, const MatmulShape& shape, const Mat
   if (k) matmul_launch(*k, shape, args, stream_);
 }
 
-void Forward::layer(plan::KernelPlan& plan, int il, int n) {
+MatmulArgs Forward::qkv_args(const MatmulShape& shape, int il, int n) {
+  const LayerWeights& w = weights_.layers[il];
+  const MatmulArgs qkv{.w = {w.wqkv.qs.get(), w.wqkv.d.get()}, .bias = w.bqkv.as<float>(), .out = qkv_.get(),
+                       .ldo = shape.n, .m = n};
+  return normed_input(qkv, shape, w.attn_norm, 0);
+}
+
+MatmulArgs Forward::head_args(const MatmulShape& shape, int n, bool all_logits) {
+  const Q8rMatrix& head = weights_.lm_head();
+  const MatmulArgs lm{.w = {head.qs.get(), head.d.get()}, .out = all_logits ? logits_all_.get() : logits_.get(),
+                      .ldo = model_.hp.n_vocab, .m = all_logits ? n : 1};
+  return normed_input(lm, shape, weights_.output_norm, matmul_is_matvec(n) && !all_logits ? n - 1 : 0);
+}
+
+void Forward::layer(plan::KernelPlan& plan, int il, int n, bool all_logits) {
   const auto& hp = model_.hp;
   const LayerWeights& w = weights_.layers[il];
   float* hidden = hidden_.as<float>();
   const bool decode = matmul_is_matvec(n);
-  const ProductShapes shape = product_shapes(model_, n, config_.target);
-  const MatmulShape& down_shape = il + 1 < hp.n_layers ? shape.down : shape.last_down;
+  const bool last = il + 1 == hp.n_layers;
+  const ProductShapes shape = product_shapes(model_, n, config_.target, config_.matvec_chain);
+  const MatmulShape& down_shape = last ? shape.last_down : shape.down;
   const auto with_norm = [&](MatmulArgs args, const DeviceBuffer& weight) {
     args.norm_weight = weight.as<float>();
     args.norm_out = xn_.get();
@@ -188,14 +213,12 @@ void Forward::layer(plan::KernelPlan& plan, int il, int n) {
     args.norm_eps = hp.rms_eps;
     return args;
   };
-  const DeviceBuffer& next_norm = il + 1 < hp.n_layers ? weights_.layers[il + 1].attn_norm : weights_.output_norm;
+  const DeviceBuffer& next_norm = last ? weights_.output_norm : weights_.layers[il + 1].attn_norm;
 
   // At decode qkv normalizes its input itself, or the previous layer's down product wrote it
-  // (layer 0: the rmsnorm kernel).
+  // (layer 0: the rmsnorm kernel); with the chain, the previous layer's chain ran it.
   if (!decode || (il == 0 && !shape.qkv.in_norm)) rmsnorm(plan, hidden, w.attn_norm, xn_.get(), n);
-  const MatmulArgs qkv{.w = {w.wqkv.qs.get(), w.wqkv.d.get()}, .bias = w.bqkv.as<float>(), .out = qkv_.get(),
-                       .ldo = shape.qkv.n, .m = n};
-  matmul(plan, shape.qkv, normed_input(qkv, shape.qkv, w.attn_norm, 0));
+  if (!shape.chain || il == 0) matmul(plan, shape.qkv, qkv_args(shape.qkv, il, n));
 
   AttentionLayerArgs attn{.qkv = qkv_.as<float>(),
                           .positions = positions_.as<int32_t>(),
@@ -208,14 +231,27 @@ void Forward::layer(plan::KernelPlan& plan, int il, int n) {
 
   MatmulArgs o{.a = attn_out_.get(), .lda = shape.o.k, .w = {w.wo.qs.get(), w.wo.d.get()}, .bias = w.bo.as<float>(),
                .out = hidden, .ldo = hp.n_embd, .m = n};
-  matmul(plan, shape.o, shape.o.norm ? with_norm(o, w.ffn_norm) : o, config_.o_whole_ring);
-
-  if (!decode) rmsnorm(plan, hidden, w.ffn_norm, xn_.get(), n);
   const MatmulArgs up{.w = {w.ffn_gate.qs.get(), w.ffn_gate.d.get()}, .w_up = {w.ffn_up.qs.get(), w.ffn_up.d.get()},
                       .out = ffn_act_.get(), .ldo = hp.n_ff, .m = n};
-  matmul(plan, shape.up, normed_input(up, shape.up, w.ffn_norm, 0));
   MatmulArgs down{.a = ffn_act_.get(), .lda = hp.n_ff, .w = {w.ffn_down.qs.get(), w.ffn_down.d.get()},
                   .out = hidden, .ldo = hp.n_embd, .m = n};
+  if (shape.chain) {
+    const ChainShapes shapes{shape.o, shape.up, down_shape, last ? shape.head : shape.qkv};
+    const jit::Kernel* k = plan.next([&] {
+      const int bucket = matmul_bucket(n);
+      const int stages = config_.stream_stages ? matvec_chain_stages_up_to(shapes, bucket, config_.stream_stages)
+                                               : kMatvecStreamStages;
+      return matvec_chain_key(shapes, bucket, config_.target, stages);
+    });
+    if (!k) return;
+    const ChainArgs args{o, normed_input(up, shape.up, w.ffn_norm, 0), down,
+                         last ? head_args(shape.head, n, all_logits) : qkv_args(shape.qkv, il + 1, n)};
+    matvec_chain_launch(*k, shapes, args, chain_barrier_.as<unsigned long long>(), stream_);
+    return;
+  }
+  matmul(plan, shape.o, shape.o.norm ? with_norm(o, w.ffn_norm) : o, config_.o_whole_ring);
+  if (!decode) rmsnorm(plan, hidden, w.ffn_norm, xn_.get(), n);
+  matmul(plan, shape.up, normed_input(up, shape.up, w.ffn_norm, 0));
   matmul(plan, down_shape, down_shape.norm ? with_norm(down, next_norm) : down);
 }
 
@@ -241,22 +277,20 @@ void Forward::run(plan::KernelPlan& plan, int n, bool all_logits) {
     p.scale = model_.arch.scale_embeddings ? std::sqrt(float(hp.n_embd)) : 1.f;
     embed->launch(dim3(n), dim3(kEmbedThreads), 0, stream_, p);
   }
-  for (int il = 0; il < hp.n_layers; ++il) layer(plan, il, n);
-
-  const int rows = all_logits ? n : 1;
   // Every token's logits go to their own buffer, made on first use: logits_ stays where the
   // decode graphs write.
   if (all_logits && !plan.recording() && !logits_all_.get())
     logits_all_ = DeviceBuffer(size_t(config_.n_ubatch) * hp.n_vocab * 4, "logits of every token");
-  // At decode the head normalizes its rows itself, or the last layer's down product normalized
-  // all n rows; prefill normalizes just the `rows` used, into xn_'s first rows.
+  for (int il = 0; il < hp.n_layers; ++il) layer(plan, il, n, all_logits);
+
+  const int rows = all_logits ? n : 1;
+  // At decode the head normalizes its rows itself (or the last layer's chain ran it), or the
+  // last layer's down product normalized all n rows; prefill normalizes just the `rows` used,
+  // into xn_'s first rows.
   const bool decode = matmul_is_matvec(n);
   if (!decode) rmsnorm(plan, hidden + size_t(n - rows) * hp.n_embd, weights_.output_norm, xn_.get(), rows);
-  const MatmulShape head_shape = product_shapes(model_, n, config_.target).head;
-  const Q8rMatrix& head = weights_.lm_head();
-  const MatmulArgs lm{.w = {head.qs.get(), head.d.get()}, .out = all_logits ? logits_all_.get() : logits_.get(),
-                      .ldo = hp.n_vocab, .m = rows};
-  matmul(plan, head_shape, normed_input(lm, head_shape, weights_.output_norm, decode ? n - rows : 0));
+  const ProductShapes shape = product_shapes(model_, n, config_.target, config_.matvec_chain);
+  if (!shape.chain) matmul(plan, shape.head, head_args(shape.head, n, all_logits));
   if (plan.recording()) return;
   n_rows_last_ = rows;
   last_logits_ = all_logits ? logits_all_.as<float>() : logits_.as<float>();

@@ -42,6 +42,7 @@ struct ForwardConfig {
   int fused_write_splits = 0;      // decode's kv_write inside attention up to this split count (AttentionConfig)
   int stream_stages = 0;           // decode mat-vecs' ring stages, at most (0: kMatvecStreamStages)
   bool o_whole_ring = false;       // decode's o product: a ring for all of a CTA's chunks (EngineOptions)
+  bool matvec_chain = false;       // decode's o .. next qkv as one persistent kernel (EngineOptions)
   uint64_t kv_cache_bytes = 0;
   uint64_t activation_bytes = 0;
 };
@@ -78,13 +79,17 @@ class Forward {
              std::span<const int32_t> recent);
 
  private:
-  void layer(plan::KernelPlan& plan, int il, int n);
+  void layer(plan::KernelPlan& plan, int il, int n, bool all_logits);
   void rmsnorm(plan::KernelPlan& plan, const float* x, const DeviceBuffer& weight, void* out, int rows);
   // whole_ring: at decode, a ring for all of a CTA's chunks where it fits (ForwardConfig::o_whole_ring).
   void matmul(plan::KernelPlan& plan, const MatmulShape& shape, const MatmulArgs& args, bool whole_ring = false);
   // args reading the RMS norm (weights norm_weight) of the residual rows from first_row: the f32
   // rows themselves when the product normalizes them (shape.in_norm), else xn_.
   MatmulArgs normed_input(MatmulArgs args, const MatmulShape& shape, const DeviceBuffer& norm_weight, int first_row);
+  // Layer il's qkv product of n tokens; the LM head's (the last token's row, or every row with
+  // all_logits).
+  MatmulArgs qkv_args(const MatmulShape& shape, int il, int n);
+  MatmulArgs head_args(const MatmulShape& shape, int n, bool all_logits);
 
   const model::Model& model_;
   Weights no_weights_;  // a planner's: one empty LayerWeights per layer
@@ -108,6 +113,7 @@ class Forward {
   float* last_logits_ = nullptr;     // where the last run wrote
   DeviceBuffer sampled_, recent_;    // int32 [1], int32 [recent capacity]
   DeviceBuffer norm_counter_;        // int32: the fused norms' count of finished blocks (matmul.h)
+  DeviceBuffer chain_barrier_;       // u64: matvec_chain's grid barrier count (matvec_chain.h)
   // Token ids then positions of the step. Pageable: cudaMemcpyAsync stages it before returning,
   // so it may be reused at once (a few KB; pinned memory would only save microseconds).
   std::vector<int32_t> host_inputs_;

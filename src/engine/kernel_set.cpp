@@ -19,6 +19,7 @@ std::vector<jit::KernelKey> engine_kernel_set(const model::Model& model, const K
   config.fused_write_splits = options.fused_write_splits;
   config.stream_stages = options.stream_stages;
   config.o_whole_ring = options.o_whole_ring;
+  config.matvec_chain = options.matvec_chain;
   Forward planner(model, nullptr, config, nullptr);
   std::vector<jit::KernelKey> keys;
   auto add = [&](const jit::KernelKey& key) {

@@ -21,6 +21,7 @@ struct KernelSetOptions {
   int fused_write_splits = fused_write_splits_from_env();  // as EngineOptions'
   int stream_stages = stream_stages_from_env();           // as EngineOptions'
   bool o_whole_ring = o_whole_ring_from_env();            // as EngineOptions'
+  bool matvec_chain = matvec_chain_from_env();            // as EngineOptions'
 };
 
 // Distinct keys, in first-use order, as specialized keys (apply KernelKey::for_mode for the

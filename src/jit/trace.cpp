@@ -88,6 +88,7 @@ std::vector<TraceRecord> trace_download(uint64_t* dropped) {
 const std::vector<std::string>& trace_kernel_names() { return state().names; }
 
 size_t trace_write_csv(const std::string& path) {
+  static const char* const kEventNames[] = {"start", "waited", "end", "arrive", "leave", "?"};
   uint64_t dropped = 0;
   const std::vector<TraceRecord> records = trace_download(&dropped);
   std::ofstream out(path);
@@ -98,7 +99,7 @@ size_t trace_write_csv(const std::string& path) {
   out << "t_ns,kernel,event,sm,cta\n";
   for (const TraceRecord& r : records)
     out << (r.t_ns - t0) << ",\"" << (r.kernel < int(names.size()) ? names[r.kernel] : "?") << "\","
-        << (r.event == 0 ? "start" : r.event == 1 ? "waited" : "end") << "," << r.sm << "," << r.cta << "\n";
+        << kEventNames[std::min(r.event, 5)] << "," << r.sm << "," << r.cta << "\n";
   KILN_CHECK(out.good(), path, ": writing the trace failed");
   KILN_CHECK(dropped == 0, path, ": ", dropped, " trace records did not fit (capacity ", kTraceCapacity,
              "): trace fewer launches");

@@ -17,7 +17,8 @@ namespace kiln::jit {
 struct TraceRecord {
   uint64_t t_ns = 0;   // %globaltimer
   int kernel = 0;      // index into trace_kernel_names()
-  int event = 0;       // 0 start, 1 the wait for the previous kernel returned, 2 end
+  int event = 0;  // 0 start, 1 the wait for the previous kernel returned, 2 end; a grid barrier's
+                  // 3 arrival and 4 release (matvec_chain)
   int sm = 0;
   uint32_t cta = 0;    // linear over the grid: x + X (y + Y z)
 };

@@ -19,7 +19,8 @@ __device__ unsigned int kiln_trace_kernel;          // this module's kernel id (
 
 namespace kiln_dev {
 
-enum : unsigned { kTraceStart = 0, kTraceWaited = 1, kTraceEnd = 2 };
+// A grid barrier's arrival and release (matvec_chain) are 3 and 4.
+enum : unsigned { kTraceStart = 0, kTraceWaited = 1, kTraceEnd = 2, kTraceArrive = 3, kTraceLeave = 4 };
 
 // Records `event` for this CTA (KILN_TRACE builds; a no-op otherwise). A record is the time in
 // ns, then kernel id << 48 | event << 40 | SM << 32 | CTA (linear over the grid).

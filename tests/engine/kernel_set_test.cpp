@@ -13,6 +13,7 @@
 
 #include "engine/attention.h"
 #include "engine/kernel_set.h"
+#include "engine/matvec_chain.h"
 #include "jit/disk_cache.h"
 #include "jit/library.h"
 #include "../jit/test_dir.h"
@@ -39,7 +40,7 @@ const std::vector<std::string> kDensePresets = {"llama-8b-q8_0", "qwen2-1.5b-q8_
                                                 "qwen2-7b-q8_0", "qwen3-4b-q8_0"};
 
 TEST(EngineKernelSet, HoldsEveryKernelOfTheForwardPass) {
-  const auto keys = engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"));
+  const auto keys = engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"), {.matvec_chain = false});
   std::set<std::string> kernels, names;
   for (const auto& k : keys) {
     kernels.insert(k.kernel);
@@ -57,6 +58,46 @@ TEST(EngineKernelSet, HoldsEveryKernelOfTheForwardPass) {
   EXPECT_TRUE(has({.n = 128256, .k = 4096, .out = engine::MatmulOut::f32}));
   EXPECT_TRUE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32}));
   EXPECT_FALSE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32, .norm = true}));
+}
+
+// With the chain (the default), one token's decode runs o, gate+up, down and the next qkv (the
+// LM head after the last layer) as matvec_chain, up to the bucket whose input rows still fit
+// beside the ring (llama-8b: 4 tokens; 8 would need 229 KB for down's rows): the set has both
+// chains at buckets 1, 2 and 4, layer 0's qkv on its own, and no stream key of o or down below 8
+// tokens. (The LM head's one-row key stays: the 8-token bucket uses it.)
+TEST(EngineKernelSet, ChainRunsTheDecodeProducts) {
+  const auto keys = engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"), {.matvec_chain = true});
+  std::multiset<std::pair<int64_t, int64_t>> chains;  // (n_next, max_tokens)
+  std::set<std::string> names;
+  for (const auto& k : keys) {
+    names.insert(k.str());
+    if (k.kernel == "matvec_chain") chains.insert({k.get("n_next"), k.get("max_tokens")});
+  }
+  EXPECT_EQ(chains, (std::multiset<std::pair<int64_t, int64_t>>{
+                        {6144, 1}, {6144, 2}, {6144, 4}, {128256, 1}, {128256, 2}, {128256, 4}}));
+  EXPECT_EQ(*std::find_if(keys.begin(), keys.end(), [](const auto& k) { return k.kernel == "matvec_chain"; }),
+            engine::matvec_chain_key(
+                {.o = {.n = 4096, .k = 4096, .out = engine::MatmulOut::add_f32},
+                 .up = {.n = 14336, .k = 4096, .out = engine::MatmulOut::gated_f16, .act = engine::MatmulAct::silu,
+                        .in_norm = true},
+                 .down = {.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32},
+                 .next = {.n = 6144, .k = 4096, .out = engine::MatmulOut::f32, .in_norm = true}},
+                1));
+  const auto has = [&](engine::MatmulShape s, int m) { return names.count(engine::matvec_q8r_key(s, m).str()) == 1; };
+  for (int m : {1, 2, 4}) {
+    EXPECT_TRUE(has({.n = 6144, .k = 4096, .out = engine::MatmulOut::f32, .in_norm = true}, m)) << m;
+    EXPECT_FALSE(has({.n = 4096, .k = 4096, .out = engine::MatmulOut::add_f32}, m)) << m;
+    EXPECT_FALSE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32}, m)) << m;
+  }
+  EXPECT_TRUE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32}, 8));
+  // The chain fits every dense preset at one token.
+  for (const auto& name : kDensePresets) {
+    const auto set = engine::engine_kernel_set(preset_shapes(name), {.matvec_chain = true});
+    EXPECT_EQ(std::count_if(set.begin(), set.end(),
+                            [](const auto& k) { return k.kernel == "matvec_chain" && k.get("max_tokens") == 1; }),
+              2)
+        << name;
+  }
 }
 
 // Decode's kv_write folded into attention (attn_decode_write, llama's normal RoPE, f32 rows) at
@@ -163,7 +204,8 @@ TEST(EngineKernelSet, DeeperRingsFitEveryDecodeProduct) {
 TEST(EngineKernelSet, OWholeRingHoldsACtasChunks) {
   const auto stages_of = [](const std::string& preset, bool whole, int n, int k) {
     std::set<int64_t> stages;
-    for (const auto& key : engine::engine_kernel_set(preset_shapes(preset), {.o_whole_ring = whole}))
+    for (const auto& key :
+         engine::engine_kernel_set(preset_shapes(preset), {.o_whole_ring = whole, .matvec_chain = false}))
       if (key.kernel == "matvec_q8r_stream" && key.get("max_tokens") == 1 && key.get("n") == n && key.get("k") == k)
         stages.insert(key.get("stages"));
     return stages;
@@ -175,7 +217,8 @@ TEST(EngineKernelSet, OWholeRingHoldsACtasChunks) {
   jit::testing::TempDir cache;
   jit::Library library(compile_options("sm_90a", cache.path()));
   const jit::LoadSummary summary =
-      library.precompile(engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"), {.o_whole_ring = true}));
+      library.precompile(
+          engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"), {.o_whole_ring = true, .matvec_chain = false}));
   EXPECT_EQ(summary.compiled, summary.needed);
 }
 

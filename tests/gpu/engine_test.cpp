@@ -62,6 +62,11 @@ TEST_P(EngineVsReference, AsSm80MatchesTheCpu) { check_variant({.target_cc_major
 // attn_decode_write does its work at these depths (one split).
 TEST_P(EngineVsReference, UnfusedDecodeWriteMatchesTheCpu) { check_variant({.fused_write_splits = 0}, "unfused"); }
 
+// The same with one token's decode products as matvec_chain (EngineOptions::matvec_chain; the
+// tiny presets' shapes fit it), and without.
+TEST_P(EngineVsReference, ChainedDecodeMatchesTheCpu) { check_variant({.matvec_chain = true}, "chain"); }
+TEST_P(EngineVsReference, UnchainedDecodeMatchesTheCpu) { check_variant({.matvec_chain = false}, "unchained"); }
+
 INSTANTIATE_TEST_SUITE_P(TinyPresets, EngineVsReference,
                          ::testing::Combine(::testing::Values("llama-tiny", "qwen2-tiny", "qwen3-tiny"),
                                             ::testing::Values(jit::Mode::specialized, jit::Mode::generic)),
