@@ -104,7 +104,7 @@ struct Engine::State {
 
 int fused_write_splits_from_env() { return env_int("KILN_FUSED_WRITE_SPLITS", 1, 0, kAttnMaxSplits); }
 bool o_whole_ring_from_env() { return env_switch("KILN_O_WHOLE_RING"); }
-bool matvec_chain_from_env() { return env_int("KILN_MATVEC_CHAIN", 1, 0, 1) == 1; }
+bool matvec_chain_from_env() { return env_switch("KILN_MATVEC_CHAIN"); }
 int stream_stages_from_env() {
   const int stages = env_int("KILN_STREAM_STAGES", 0, 0, 8);
   KILN_CHECK(stages != 1, "KILN_STREAM_STAGES must be 0 (the default) or 2..8, got 1");

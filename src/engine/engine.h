@@ -24,7 +24,7 @@ int fused_write_splits_from_env();
 int stream_stages_from_env();
 // $KILN_O_WHOLE_RING as a switch (util/env.h).
 bool o_whole_ring_from_env();
-// $KILN_MATVEC_CHAIN: 0 or 1, 1 when unset.
+// $KILN_MATVEC_CHAIN as a switch.
 bool matvec_chain_from_env();
 
 struct EngineOptions {
@@ -54,11 +54,12 @@ struct EngineOptions {
   // enough for all of a CTA's chunks where it fits, so that its weights are on chip before its
   // wait returns. For A/B runs until measured; the default comes from $KILN_O_WHOLE_RING.
   bool o_whole_ring = o_whole_ring_from_env();
-  // One token's decode runs each layer's o, gate+up, down and the next layer's qkv (after the
-  // last layer: the LM head) as one persistent kernel, matvec_chain (engine/matvec_chain.h),
-  // where it fits: no kernel boundary between the products, the weights streaming on across
-  // them. Otherwise (off, or the shapes do not fit) they launch one by one, and o_whole_ring
-  // and stream_stages apply. The default comes from $KILN_MATVEC_CHAIN.
+  // Decode of up to the tokens whose rows fit runs each layer's o, gate+up, down and the next
+  // layer's qkv (after the last layer: the LM head) as one persistent kernel, matvec_chain
+  // (engine/matvec_chain.h): grid barriers instead of kernel boundaries, the weights streaming
+  // on across them. Otherwise they launch one by one (o_whole_ring applies; stream_stages applies
+  // to both). Off by default: measured 5% slower on the H100 so far (notes/decode.md). The
+  // default comes from $KILN_MATVEC_CHAIN.
   bool matvec_chain = matvec_chain_from_env();
   // Kernels built to record a timeline of their CTAs (jit/trace.h; $KILN_TRACE=1): slower, for
   // seeing where a step's time goes.

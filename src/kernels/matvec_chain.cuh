@@ -25,6 +25,10 @@
 //
 // Every product reads its input rows from shared memory, all of K, loaded by the consumers after
 // the boundary: o and down copy f16 rows, up and next normalize h (InputNorm) as in_norm does.
+//
+// Measured on the H100 (notes/decode.md, 2026-12-07): bit-identical to the four launches, but
+// 5% slower end to end with the trigger at the kernel's start; the trigger at the last product
+// (below) is not measured yet. Off by default (EngineOptions::matvec_chain).
 #include "matvec_chain_params.h"
 #include "matvec_q8r_stream.cuh"
 
@@ -203,8 +207,10 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 1) matvec_chain(const __
     load_input(Down{}, p.products[kChainDown]);
     consume(Down{}, p.products[kChainDown]);
     boundary();
-    // The next kernel (attention) may launch once every CTA is at its last product, not before:
-    // its CTAs would wait on the SMs through the whole chain beside the chain's own.
+    // The next kernel (attention) may launch once every CTA is at its last product, as it would
+    // after a qkv stream kernel: triggered at the start, its CTAs would sit on their SMs through
+    // the whole chain, and the barriers wait for the slowest SM (notes/decode.md: the chain
+    // triggering at its start measured 5% slower than the four stream launches).
     kiln_dev::allow_next_kernel_to_launch();
     load_input(Next{}, p.products[kChainNext]);
     consume(Next{}, p.products[kChainNext]);

@@ -60,7 +60,7 @@ TEST(EngineKernelSet, HoldsEveryKernelOfTheForwardPass) {
   EXPECT_FALSE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32, .norm = true}));
 }
 
-// With the chain (the default), one token's decode runs o, gate+up, down and the next qkv (the
+// With the chain (EngineOptions::matvec_chain), one token's decode runs o, gate+up, down and the next qkv (the
 // LM head after the last layer) as matvec_chain, up to the bucket whose input rows still fit
 // beside the ring (llama-8b: 4 tokens; 8 would need 229 KB for down's rows): the set has both
 // chains at buckets 1, 2 and 4, layer 0's qkv on its own, and no stream key of o or down below 8
@@ -90,6 +90,12 @@ TEST(EngineKernelSet, ChainRunsTheDecodeProducts) {
     EXPECT_FALSE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32}, m)) << m;
   }
   EXPECT_TRUE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32}, 8));
+  // EngineOptions::stream_stages deepens the chain's ring where it fits: 5 stages at one token.
+  for (const auto& k : engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"),
+                                                 {.stream_stages = 8, .matvec_chain = true}))
+    if (k.kernel == "matvec_chain" && k.get("max_tokens") == 1) {
+      EXPECT_EQ(k.get("stages"), 5) << k.str();
+    }
   // The chain fits every dense preset at one token.
   for (const auto& name : kDensePresets) {
     const auto set = engine::engine_kernel_set(preset_shapes(name), {.matvec_chain = true});
@@ -161,7 +167,7 @@ TEST(EngineKernelSet, Sm80TargetCompilesForSm80) {
 // The timeline build (KILN_TRACE=1, jit/trace.h) of every decode and prefill kernel compiles, and
 // each cubin holds the variables the host points at the trace buffer.
 TEST(EngineKernelSet, TraceBuildCompilesForSm90a) {
-  const auto keys = engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"));
+  const auto keys = engine::engine_kernel_set(preset_shapes("qwen3-4b-q8_0"), {.matvec_chain = true});
   jit::testing::TempDir cache;
   jit::LibraryOptions options = compile_options("sm_90a", cache.path());
   options.trace = true;
@@ -238,9 +244,9 @@ TEST(EngineKernelSet, RefusesArchsTheEngineDoesNotRun) {
   }
 }
 
-// Every kernel compiles, and the specialized ones do not spill (a spill in a mat-vec is what its
-// register budget must prevent: notes/decode.md). The generic twins' spills are printed, not
-// checked.
+// Every kernel compiles (the chain's too, EngineOptions::matvec_chain), and the specialized ones
+// do not spill (a spill in a mat-vec is what its register budget must prevent: notes/decode.md).
+// The generic twins' spills are printed, not checked.
 TEST(EngineKernelSet, DensePresetsCompileForSm90aInBothBuilds) {
   for (jit::Mode mode : {jit::Mode::specialized, jit::Mode::generic}) {
     jit::testing::TempDir cache;
@@ -249,8 +255,10 @@ TEST(EngineKernelSet, DensePresetsCompileForSm90aInBothBuilds) {
     jit::Library library(options);
     std::vector<jit::KernelKey> keys;
     for (const auto& name : kDensePresets) {  // decode's kv_write on its own and inside attention
-      auto set = engine::engine_kernel_set(preset_shapes(name));
+      auto set = engine::engine_kernel_set(preset_shapes(name), {.matvec_chain = false});
       keys.insert(keys.end(), set.begin(), set.end());
+      for (const auto& key : engine::engine_kernel_set(preset_shapes(name), {.matvec_chain = true}))
+        if (key.kernel == "matvec_chain") keys.push_back(key);
     }
     const auto t0 = std::chrono::steady_clock::now();
     const jit::LoadSummary summary = library.precompile(keys);
