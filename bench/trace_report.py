@@ -38,7 +38,8 @@ def launches(rows):
     """[(kernel, {event: [t...]}), ...] in order of first start."""
     per_cta = defaultdict(list)  # (kernel, cta, event) -> times
     for t, kernel, event, _, cta in rows:
-        per_cta[(kernel, cta, event)].append(t)
+        if event in ("start", "waited", "end"):  # barrier records: barrier_report
+            per_cta[(kernel, cta, event)].append(t)
     out = defaultdict(lambda: defaultdict(list))  # (kernel, k) -> event -> times
     for (kernel, cta, event), times in per_cta.items():
         for k, t in enumerate(sorted(times)):
