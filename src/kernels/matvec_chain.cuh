@@ -159,19 +159,13 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 1) matvec_chain(const __
     int i = 0, t = 0;  // the CTA's step (as the producer counts) and tile (over all products)
     const auto consume = [&](auto product, const Q8MatmulParams& q) {
       using P = decltype(product);
-      const int k = P::k(q), n = P::n(q), n_chunks = (k + CHUNK - 1) / CHUNK, tiles = P::tiles(q);
+      const int k = P::k(q), n = P::n(q), tiles = P::tiles(q);
       const u32 x_row = ring + ROWS_OFF + g * matvec_stream_x_row(k) + 2 * c * 2;
+      const auto x_at = [&](int chunk, u32) { return x_row + chunk * CHUNK * 2; };
       for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x, ++t) {
         float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        for (int chunk = 0; chunk < n_chunks; ++chunk, ++i) {
-          const int s = i % STAGES;
-          const int chunk_groups = min(Stage::GROUPS, (k - chunk * CHUNK) / kQ8rGroup);
-          mbar_wait(full + 8 * s, (i / STAGES) & 1);
-          Stage::template multiply<CONSUMERS>(acc, ring + s * STAGE_BYTES, x_row + chunk * CHUNK * 2, chunk_groups,
-                                              warp, lane, x_ok);
-          __syncwarp();
-          if (lane == 0) mbar_arrive(empty + 8 * s);
-        }
+        Stage::template consume_tile<CONSUMERS, STAGES, STAGE_BYTES>(acc, i, ring, full, empty, k, warp, lane, x_ok,
+                                                                     x_at);
         finish_tile<CONSUMERS, P::OUT_KIND, P::ACT, P::HAS_BIAS>(q, n, m, tile, t, partial, acc, warp, lane);
       }
     };

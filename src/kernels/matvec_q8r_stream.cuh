@@ -174,6 +174,24 @@ struct StreamStage {
       }
     }
   }
+  // A consumer warp's part of one tile: its chunks (steps i, i + 1, ... of the CTA, i advanced
+  // past them) from ring stages of STAGE_BYTES, each waited for on its "full" mbarrier,
+  // multiplied into acc and given back on its "empty" one. x_at(chunk, stage): the activations'
+  // shared address for multiply.
+  template <int CONSUMERS, int STAGES, int STAGE_BYTES, class XAt>
+  static __device__ __forceinline__ void consume_tile(float (&acc)[4], int& i, u32 ring, u32 full, u32 empty, int k,
+                                                      int warp, int lane, bool x_ok, XAt x_at) {
+    const int n_chunks = (k + CHUNK - 1) / CHUNK;
+    for (int chunk = 0; chunk < n_chunks; ++chunk, ++i) {
+      const int s = i % STAGES;
+      const int chunk_groups = min(GROUPS, (k - chunk * CHUNK) / kQ8rGroup);
+      mbar_wait(full + 8 * s, (i / STAGES) & 1);
+      const u32 stage = ring + s * STAGE_BYTES;
+      multiply<CONSUMERS>(acc, stage, x_at(chunk, stage), chunk_groups, warp, lane, x_ok);
+      __syncwarp();
+      if (lane == 0) mbar_arrive(empty + 8 * s);
+    }
+  }
 };
 
 // A tile's end, by every consumer warp: each leaves its partial sums in `partial` (two buffers,
@@ -275,19 +293,14 @@ __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 2)
     const int g = lane >> 2, c = lane & 3;
     const bool x_ok = g < m;
     int i = 0, t = 0;
+    const auto x_at = [&](int chunk, u32 stage) {
+      return IN_NORM ? ring + ROWS_OFF + g * rows_pitch + (chunk * CHUNK + 2 * c) * 2
+                     : stage + Stage::X_OFF + g * X_ROW + 2 * c * 2;
+    };
     for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x, ++t) {
       float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-      for (int chunk = 0; chunk < n_chunks; ++chunk, ++i) {
-        const int s = i % STAGES;
-        const int chunk_groups = min(Stage::GROUPS, (k - chunk * CHUNK) / kQ8rGroup);
-        mbar_wait(full + 8 * s, (i / STAGES) & 1);
-        const u32 stage = ring + s * STAGE_BYTES;
-        const u32 x = IN_NORM ? ring + ROWS_OFF + g * rows_pitch + (chunk * CHUNK + 2 * c) * 2
-                              : stage + Stage::X_OFF + g * X_ROW + 2 * c * 2;
-        Stage::template multiply<CONSUMERS>(acc, stage, x, chunk_groups, warp, lane, x_ok);
-        __syncwarp();
-        if (lane == 0) mbar_arrive(empty + 8 * s);
-      }
+      Stage::template consume_tile<CONSUMERS, STAGES, STAGE_BYTES>(acc, i, ring, full, empty, k, warp, lane, x_ok,
+                                                                   x_at);
       finish_tile<CONSUMERS, OUT_KIND, ACT, HAS_BIAS>(p, n, m, tile, t, partial, acc, warp, lane);
     }
     if constexpr (NORM) {
