@@ -1,10 +1,9 @@
 #include "engine/forward.h"
 
 #include <algorithm>
-
-#include "engine/matvec_chain.h"
 #include <cmath>
 
+#include "engine/matvec_chain.h"
 #include "jit/builtin_kernels.h"
 #include "jit/cuda_check.h"
 #include "kernels/embed_params.h"

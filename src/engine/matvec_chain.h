@@ -2,8 +2,8 @@
 // Decode's products from a layer's o to the next layer's qkv (or the LM head) in one persistent
 // kernel, matvec_chain (kernels/matvec_chain.cuh): o, gate+up (normalizing h itself), down, next
 // (normalizing h itself), with a grid barrier between them instead of a kernel boundary. Used
-// for one token's decode where it fits (matvec_chain_fits); otherwise the four products launch
-// one by one (engine/matmul.h). The key builders are inline so that tests/jit can enumerate keys
+// (EngineOptions::matvec_chain) for decode where it fits (matvec_chain_fits: llama-8b up to 4
+// tokens); otherwise the four products launch one by one (engine/matmul.h). The key builders are inline so that tests/jit can enumerate keys
 // without the engine library.
 #include <cuda_runtime_api.h>
 
@@ -23,9 +23,9 @@ struct ChainArgs {
   MatmulArgs o, up, down, next;
 };
 
-// matvec_chain's shared memory at the stream kernel's default tuning: its ring, and the largest
-// product's input rows (down's K, n_ff, at max_tokens). At least kMatvecStreamMinSmem, so that
-// one CTA holds an SM.
+// matvec_chain's shared memory at the stream kernel's chunk and consumers: its ring of `stages`,
+// and the largest product's input rows (down's K, n_ff, at max_tokens). At least
+// kMatvecStreamMinSmem, so that one CTA holds an SM.
 inline int matvec_chain_smem(const ChainShapes& s, int max_tokens, int stages = kMatvecStreamStages) {
   const int max_k = std::max({s.o.k, s.up.k, s.down.k, s.next.k});
   return std::max(kMatvecStreamMinSmem,
