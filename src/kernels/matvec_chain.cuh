@@ -15,13 +15,13 @@
 // and wait at the boundary, so DRAM does not idle there.
 //
 // The boundary is a grid barrier: after a product's last tile, each CTA's consumers meet (their
-// stores done), thread 0 adds 1 to the barrier counter with release semantics and spins on it
-// with acquire loads until every CTA has arrived; after a second meeting the consumers read the
+// stores done), thread 0 adds 1 to the barrier counter with release semantics and polls it until
+// every CTA has arrived (then an acquire fence); after a second meeting the consumers read the
 // next product's input, which other CTAs wrote. All CTAs must be resident at once: the grid is one
-// CTA per SM and the host launches it only where its shared memory allows one CTA per SM (the
-// kernel before it, attention, holds SMs only until it ends; the kernel after it launches when
-// every CTA of this one has started). A spin that outlasts kBarrierTimeoutNs traps, so a GPU
-// shared with a process that keeps SMs (MPS) fails the launch instead of hanging.
+// CTA per SM, and its shared memory (at most 227 KB) lets one fit on every SM once the kernel
+// before it, attention, ends; the kernel after it launches only when every CTA of this one has
+// reached its last product. A spin that outlasts kBarrierTimeoutNs traps, so a GPU shared with a
+// process that keeps SMs (MPS) fails the launch instead of hanging.
 //
 // Every product reads its input rows from shared memory, all of K, loaded by the consumers after
 // the boundary: o and down copy f16 rows, up and next normalize h (InputNorm) as in_norm does.
@@ -70,7 +70,9 @@ __device__ __forceinline__ void grid_barrier(unsigned long long* counter) {
 // `pitch` bytes apart. Where K is known, every load is issued before the first store.
 template <int K, int MAX_TOKENS, int THREADS>
 __device__ __forceinline__ void copy_rows(const Q8MatmulParams& p, int k, int m, unsigned char* rows, int pitch) {
-  const auto src = [&](int t) { return reinterpret_cast<const uint4*>(static_cast<const kiln_dev::f16_bits*>(p.a) + t * p.lda); };
+  const auto src = [&](int t) {
+    return reinterpret_cast<const uint4*>(static_cast<const kiln_dev::f16_bits*>(p.a) + t * p.lda);
+  };
   if constexpr (K != 0 && (K / 8 + THREADS - 1) / THREADS * MAX_TOKENS <= 16) {
     constexpr int PER_THREAD = (K / 8 + THREADS - 1) / THREADS;
     uint4 v[MAX_TOKENS][PER_THREAD];
@@ -98,7 +100,7 @@ __device__ __forceinline__ void copy_rows(const Q8MatmulParams& p, int k, int m,
 }  // namespace kiln_q8
 
 // The products' constants (generic build: k_o, n_embd, n_ff, n_next 0), then the stream
-// kernel's tuning. One CTA per SM by __launch_bounds__ and by shared memory.
+// kernel's tuning. One CTA per SM: its shared memory is more than half of an SM's.
 template <int K_O, int N_EMBD, int N_FF, int N_NEXT, int ACT, int O_BIAS, int NEXT_BIAS, int MAX_TOKENS, int CONSUMERS,
           int CHUNK, int STAGES>
 __global__ void __launch_bounds__((CONSUMERS + 1) * 32, 1) matvec_chain(const __grid_constant__ MatvecChainParams p) {
