@@ -39,11 +39,13 @@ case ${1:-} in
     done ;;
   chain)
     # The persistent chain (KILN_MATVEC_CHAIN=1, off by default) against the four stream launches,
-    # with a deeper ring and without PDL; then one traced llama-8b tg4 with the chain, whose report
+    # with a deeper ring and without PDL (+ $AB_EXTRA: e.g. another build's chain,
+    # chunks=BIN=.carry/bin/kiln-chunks,KILN_MATVEC_CHAIN=1); then one traced llama-8b tg4 with the chain, whose report
     # ends with the grid barriers' table (arrival spread, release latency, each product's time).
     AB_FLAGS="${AB_FLAGS:--p 0 -n 32 -d 0 -r 5 --jit specialized}" bash bench/decode_ab.sh 1 \
       "${PRESETS:-llama-8b-q8_0 qwen2-1.5b-q8_0}" base= chain=KILN_MATVEC_CHAIN=1 \
-      chain-s5=KILN_MATVEC_CHAIN=1,KILN_STREAM_STAGES=5 base-nopdl=KILN_PDL=0 chain-nopdl=KILN_MATVEC_CHAIN=1,KILN_PDL=0
+      chain-s5=KILN_MATVEC_CHAIN=1,KILN_STREAM_STAGES=5 base-nopdl=KILN_PDL=0 chain-nopdl=KILN_MATVEC_CHAIN=1,KILN_PDL=0 \
+      ${AB_EXTRA:-}
     python3 bench/ab_report.py "$OUT/decode-ab.jsonl" | tee "$OUT/ab-report.md"
     f=$models/llama-8b-q8_0.gguf
     rm -rf /tmp/trace-chain
