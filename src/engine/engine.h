@@ -54,8 +54,8 @@ struct EngineOptions {
   // enough for all of a CTA's chunks where it fits, so that its weights are on chip before its
   // wait returns. For A/B runs until measured; the default comes from $KILN_O_WHOLE_RING.
   bool o_whole_ring = o_whole_ring_from_env();
-  // Decode of up to the tokens whose rows fit runs each layer's o, gate+up, down and the next
-  // layer's qkv (after the last layer: the LM head) as one persistent kernel, matvec_chain
+  // One token's decode (and 2-4 tokens' with all logits) runs each layer's o, gate+up, down and
+  // the next layer's qkv (after the last layer: the LM head) as one persistent kernel, matvec_chain
   // (engine/matvec_chain.h): grid barriers instead of kernel boundaries, the weights streaming
   // on across them. Otherwise they launch one by one (o_whole_ring applies; stream_stages applies
   // to both). Off by default: measured 5% slower on the H100 so far (notes/decode.md). The

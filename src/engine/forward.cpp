@@ -30,12 +30,14 @@ constexpr int kEmbedThreads = 256;
 // product before it (norm: its last block writes xn_). last_down is the last layer's down,
 // whose norm the LM head reads. chain: decode runs each layer's o, gate+up, down and the next
 // layer's qkv (the last layer's: the LM head) as one matvec_chain (ForwardConfig::matvec_chain,
-// where the chain runs both the qkv and the head form).
+// where the chain runs both the qkv and the head form, and the head reads every row the others
+// do: one token, or all_logits; the chain has one token count for its four products).
 struct ProductShapes {
   MatmulShape qkv, o, up, down, last_down, head;
   bool chain = false;
 };
-ProductShapes product_shapes(const model::Model& model, int m, const MatmulTarget& target, bool matvec_chain) {
+ProductShapes product_shapes(const model::Model& model, int m, const MatmulTarget& target, bool matvec_chain,
+                             bool all_logits) {
   const auto& hp = model.hp;
   const int heads = hp.n_heads * hp.head_dim;
   ProductShapes s{
@@ -55,7 +57,8 @@ ProductShapes product_shapes(const model::Model& model, int m, const MatmulTarge
   s.last_down = s.down;
   s.last_down.norm = matmul_is_matvec(m) && !s.head.in_norm;
   const int bucket = matmul_bucket(m);
-  s.chain = matvec_chain && matmul_is_matvec(m) && matvec_chain_fits({s.o, s.up, s.down, s.qkv}, bucket, target) &&
+  s.chain = matvec_chain && matmul_is_matvec(m) && (bucket == 1 || all_logits) &&
+            matvec_chain_fits({s.o, s.up, s.down, s.qkv}, bucket, target) &&
             matvec_chain_fits({s.o, s.up, s.last_down, s.head}, bucket, target);
   return s;
 }
@@ -203,7 +206,7 @@ void Forward::layer(plan::KernelPlan& plan, int il, int n, bool all_logits) {
   float* hidden = hidden_.as<float>();
   const bool decode = matmul_is_matvec(n);
   const bool last = il + 1 == hp.n_layers;
-  const ProductShapes shape = product_shapes(model_, n, config_.target, config_.matvec_chain);
+  const ProductShapes shape = product_shapes(model_, n, config_.target, config_.matvec_chain, all_logits);
   const MatmulShape& down_shape = last ? shape.last_down : shape.down;
   const auto with_norm = [&](MatmulArgs args, const DeviceBuffer& weight) {
     args.norm_weight = weight.as<float>();
@@ -288,7 +291,7 @@ void Forward::run(plan::KernelPlan& plan, int n, bool all_logits) {
   // into xn_'s first rows.
   const bool decode = matmul_is_matvec(n);
   if (!decode) rmsnorm(plan, hidden + size_t(n - rows) * hp.n_embd, weights_.output_norm, xn_.get(), rows);
-  const ProductShapes shape = product_shapes(model_, n, config_.target, config_.matvec_chain);
+  const ProductShapes shape = product_shapes(model_, n, config_.target, config_.matvec_chain, all_logits);
   if (!shape.chain) matmul(plan, shape.head, head_args(shape.head, n, all_logits));
   if (plan.recording()) return;
   n_rows_last_ = rows;

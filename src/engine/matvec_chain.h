@@ -3,8 +3,9 @@
 // kernel, matvec_chain (kernels/matvec_chain.cuh): o, gate+up (normalizing h itself), down, next
 // (normalizing h itself), with a grid barrier between them instead of a kernel boundary. Used
 // (EngineOptions::matvec_chain) for decode where it fits (matvec_chain_fits: llama-8b up to 4
-// tokens); otherwise the four products launch one by one (engine/matmul.h). The key builders are
-// inline so that tests/jit can enumerate keys without the engine library.
+// tokens) and every product reads the same rows (one token, or all logits: engine/forward.cpp);
+// otherwise the four products launch one by one (engine/matmul.h). The key builders are inline so
+// that tests/jit can enumerate keys without the engine library.
 #include <cuda_runtime_api.h>
 
 #include <algorithm>

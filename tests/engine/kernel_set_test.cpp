@@ -60,21 +60,27 @@ TEST(EngineKernelSet, HoldsEveryKernelOfTheForwardPass) {
   EXPECT_FALSE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32, .norm = true}));
 }
 
-// With the chain (EngineOptions::matvec_chain), one token's decode runs o, gate+up, down and the next qkv (the
-// LM head after the last layer) as matvec_chain, up to the bucket whose input rows still fit
-// beside the ring (llama-8b: 4 tokens; 8 would need 229 KB for down's rows): the set has both
-// chains at buckets 1, 2 and 4, layer 0's qkv on its own, and no stream key of o or down below 8
-// tokens. (The LM head's one-row key stays: the 8-token bucket uses it.)
+// With the chain (EngineOptions::matvec_chain), one token's decode runs o, gate+up, down and the
+// next qkv (the LM head after the last layer) as matvec_chain; so do 2..4 tokens (llama-8b's rows
+// of 8 tokens would need 229 KB for down beside the ring) when every token's logits are computed,
+// the head then reading every row the other products do. The set has layer 0's qkv on its own,
+// and no stream key of o or down at one token. (The LM head's one-row key stays: other buckets
+// use it.)
 TEST(EngineKernelSet, ChainRunsTheDecodeProducts) {
-  const auto keys = engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"), {.matvec_chain = true});
-  std::multiset<std::pair<int64_t, int64_t>> chains;  // (n_next, max_tokens)
+  const auto chains_of = [](const std::vector<jit::KernelKey>& keys) {
+    std::multiset<std::pair<int64_t, int64_t>> chains;  // (n_next, max_tokens)
+    for (const auto& k : keys)
+      if (k.kernel == "matvec_chain") chains.insert({k.get("n_next"), k.get("max_tokens")});
+    return chains;
+  };
+  const model::Model llama = preset_shapes("llama-8b-q8_0");
+  const auto keys = engine::engine_kernel_set(llama, {.matvec_chain = true});
+  EXPECT_EQ(chains_of(keys), (std::multiset<std::pair<int64_t, int64_t>>{{6144, 1}, {128256, 1}}));
+  EXPECT_EQ(chains_of(engine::engine_kernel_set(llama, {.all_logits = true, .matvec_chain = true})),
+            (std::multiset<std::pair<int64_t, int64_t>>{
+                {6144, 1}, {6144, 2}, {6144, 4}, {128256, 1}, {128256, 2}, {128256, 4}}));
   std::set<std::string> names;
-  for (const auto& k : keys) {
-    names.insert(k.str());
-    if (k.kernel == "matvec_chain") chains.insert({k.get("n_next"), k.get("max_tokens")});
-  }
-  EXPECT_EQ(chains, (std::multiset<std::pair<int64_t, int64_t>>{
-                        {6144, 1}, {6144, 2}, {6144, 4}, {128256, 1}, {128256, 2}, {128256, 4}}));
+  for (const auto& k : keys) names.insert(k.str());
   EXPECT_EQ(*std::find_if(keys.begin(), keys.end(), [](const auto& k) { return k.kernel == "matvec_chain"; }),
             engine::matvec_chain_key(
                 {.o = {.n = 4096, .k = 4096, .out = engine::MatmulOut::add_f32},
@@ -84,12 +90,10 @@ TEST(EngineKernelSet, ChainRunsTheDecodeProducts) {
                  .next = {.n = 6144, .k = 4096, .out = engine::MatmulOut::f32, .in_norm = true}},
                 1));
   const auto has = [&](engine::MatmulShape s, int m) { return names.count(engine::matvec_q8r_key(s, m).str()) == 1; };
-  for (int m : {1, 2, 4}) {
-    EXPECT_TRUE(has({.n = 6144, .k = 4096, .out = engine::MatmulOut::f32, .in_norm = true}, m)) << m;
-    EXPECT_FALSE(has({.n = 4096, .k = 4096, .out = engine::MatmulOut::add_f32}, m)) << m;
-    EXPECT_FALSE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32}, m)) << m;
-  }
-  EXPECT_TRUE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32}, 8));
+  EXPECT_TRUE(has({.n = 6144, .k = 4096, .out = engine::MatmulOut::f32, .in_norm = true}, 1));
+  EXPECT_FALSE(has({.n = 4096, .k = 4096, .out = engine::MatmulOut::add_f32}, 1));
+  EXPECT_FALSE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32}, 1));
+  EXPECT_TRUE(has({.n = 4096, .k = 14336, .out = engine::MatmulOut::add_f32}, 2));
   // EngineOptions::stream_stages deepens the chain's ring where it fits: 5 stages at one token.
   for (const auto& k : engine::engine_kernel_set(preset_shapes("llama-8b-q8_0"),
                                                  {.stream_stages = 8, .matvec_chain = true}))
@@ -257,7 +261,8 @@ TEST(EngineKernelSet, DensePresetsCompileForSm90aInBothBuilds) {
     for (const auto& name : kDensePresets) {  // decode's kv_write on its own and inside attention
       auto set = engine::engine_kernel_set(preset_shapes(name), {.matvec_chain = false});
       keys.insert(keys.end(), set.begin(), set.end());
-      for (const auto& key : engine::engine_kernel_set(preset_shapes(name), {.matvec_chain = true}))
+      for (const auto& key :
+           engine::engine_kernel_set(preset_shapes(name), {.all_logits = true, .matvec_chain = true}))
         if (key.kernel == "matvec_chain") keys.push_back(key);
     }
     const auto t0 = std::chrono::steady_clock::now();
