@@ -114,6 +114,11 @@ Q8MatmulParams matmul_params(const MatmulShape& s, const MatmulArgs& args) {
 void set_weight_maps(Q8MatmulParams& p, const jit::KernelKey& key, const MatmulShape& s, const MatmulArgs& args,
                      int chunk) {
   const MatmulWeights* matrices[2] = {&args.w, s.out == MatmulOut::gated_f16 ? &args.w_up : nullptr};
+  const auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
+  for (int j = 0; j < 2 && matrices[j]; ++j)
+    KILN_CHECK(aligned(matrices[j]->qs) && aligned(matrices[j]->d), key.str(),
+               ": weights must be 16-byte aligned (TMA)");
+  KILN_CHECK(aligned(args.a), key.str(), ": a must be 16-byte aligned (bulk copies, vector loads)");
   for (int j = 0; j < 2 && matrices[j]; ++j) {
     p.w_maps[2 * j] = weight_map(key, matrices[j]->qs, s.n, s.k, kQ8rGroup, chunk / kQ8rGroup);
     p.w_maps[2 * j + 1] = weight_map(key, matrices[j]->d, s.n, s.k / 16, 16, chunk / 256);
@@ -164,7 +169,6 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
     KILN_CHECK(aligned(args.w.qs) && aligned(args.w.d) && (!gated || (aligned(args.w_up.qs) && aligned(args.w_up.d))),
                key.str(), ": weights must be 16-byte aligned (L2 prefetch, TMA)");
     KILN_CHECK(!is_stream(key) || matvec_stream_fits(s), key.str(), ": launched for a shape it cannot run");
-    KILN_CHECK(!is_stream(key) || aligned(args.a), key.str(), ": a must be 16-byte aligned (bulk copies)");
     KILN_CHECK(!key.get("norm") || (args.norm_weight && args.norm_out && args.norm_counter), key.str(),
                ": the norm epilogue needs its weight, output and counter");
   }

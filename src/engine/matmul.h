@@ -398,7 +398,8 @@ void matmul_launch(const jit::Kernel& kernel, const MatmulShape& s, const Matmul
 
 // For the kernels that launch products of their own (engine/matvec_chain.h): the argument checks
 // every product passes (pointers, biases, strides, the input norm's weight; errors name `key`),
-// the params with everything but the tensor maps, and the stream kernel's weight maps at a chunk.
+// the params with everything but the tensor maps, and the stream kernel's weight maps at a chunk
+// (which checks the 16-byte alignment of the weights and of a).
 void check_matmul_args(const jit::KernelKey& key, const MatmulShape& s, const MatmulArgs& args);
 Q8MatmulParams matmul_params(const MatmulShape& s, const MatmulArgs& args);
 void set_weight_maps(Q8MatmulParams& p, const jit::KernelKey& key, const MatmulShape& s, const MatmulArgs& args,

@@ -31,10 +31,6 @@ void matvec_chain_launch(const jit::Kernel& kernel, const ChainShapes& s, const 
     const MatmulShape& shape = *shapes[i];
     const MatmulArgs& a = *product_args[i];
     check_matmul_args(key, shape, a);
-    const auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
-    KILN_CHECK(aligned(a.a) && aligned(a.w.qs) && aligned(a.w.d) &&
-                   (shape.out != MatmulOut::gated_f16 || (aligned(a.w_up.qs) && aligned(a.w_up.d))),
-               key.str(), ": inputs and weights must be 16-byte aligned (TMA, vector loads)");
     p.products[i] = matmul_params(shape, a);
     set_weight_maps(p.products[i], key, shape, a, chunk);
   }
